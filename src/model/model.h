@@ -1,0 +1,71 @@
+// The transformer: embeddings → n_layer × [norm → attention → residual → norm → MLP|MoE →
+// residual] → final norm → LM head, with a hand-written backward (llm.c style: every layer
+// has forward() and backward(); activations needed by backward live in an arena sized
+// for the largest B×T seen).
+//
+// Legend for shape comments in model code:
+//   B batch, T time (sequence), N = B*T tokens, C n_embd, H n_head, Hkv n_head_kv,
+//   D head_dim, F n_ff, E n_expert, k n_expert_used, V n_vocab
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/config.h"
+#include "model/params.h"
+
+namespace r1 {
+
+// Per-layer expert usage, for load-balance statistics and the aux-loss-free bias update.
+struct ExpertLoad {
+    // tokens routed to each expert in the last forward: [n_layer][n_expert] (dense layers empty)
+    std::vector<std::vector<int64_t>> counts;
+    // max/mean load over experts, averaged over MoE layers (1.0 = perfectly balanced)
+    double imbalance() const;
+};
+
+struct StepStats {
+    double loss = 0;        // mean cross-entropy over targets >= 0
+    double aux_loss = 0;    // sequence-wise balance loss (0 if off)
+    int64_t n_tokens = 0;   // targets >= 0
+};
+
+class Model {
+public:
+    explicit Model(const ModelConfig& cfg);
+    ~Model();
+    Model(Model&&) noexcept;
+    Model& operator=(Model&&) noexcept;
+
+    const ModelConfig& config() const;
+    ParamSet& params();
+    const ParamSet& params() const;
+
+    // GPT-2/nanoGPT init: N(0, 0.02), residual output projections scaled by 1/sqrt(2·n_layer),
+    // norms 1, biases 0, MoE selection bias 0. Deterministic in seed.
+    void init_weights(uint64_t seed);
+
+    // Forward + backward on one micro-batch. tokens, targets: [B, T]; target −1 is ignored.
+    // Gradients of (mean CE + aux loss) * grad_scale are ADDED to params().grad()
+    // (the caller zeroes between optimiser steps; grad_scale = 1/accum_steps).
+    StepStats forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B,
+                               int64_t T, float grad_scale = 1.0f);
+
+    // Forward only: mean CE (and count) of targets >= 0.
+    StepStats loss(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);
+
+    // Forward only: full logits [B*T, V] (tests, small models; generation has its own path).
+    void logits(float* out, const int32_t* tokens, int64_t B, int64_t T);
+
+    // Expert load of the last forward (MoE models).
+    const ExpertLoad& expert_load() const;
+    // Aux-loss-free balancing (DeepSeek-V3 §2.1.2): after each optimiser step,
+    // bias_e += γ·sign(mean_load − load_e) on each MoE layer's selection bias.
+    void update_selection_bias();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace r1
