@@ -1,0 +1,43 @@
+// AdamW (Loshchilov & Hutter: decoupled weight decay), exactly as torch.optim.AdamW:
+//   m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²
+//   θ -= lr · wd · θ        (only tensors with ParamInfo::decay)
+//   θ -= lr · (m / (1−β1^t)) / (sqrt(v / (1−β2^t)) + eps)
+// State is two flat buffers mirroring ParamSet, so checkpoints and ZeRO sharding are slices.
+#pragma once
+#include <cstdint>
+
+#include "core/buffer.h"
+#include "model/params.h"
+
+namespace r1 {
+
+struct AdamWConfig {
+    float beta1 = 0.9f;
+    float beta2 = 0.95f;
+    float eps = 1e-8f;
+    float weight_decay = 0.1f;
+};
+
+class AdamW {
+public:
+    AdamW() = default;
+    AdamW(const ParamSet& params, const AdamWConfig& cfg);
+
+    // One update of every trainable tensor with gradients params.grad(); lr for this step.
+    // Non-trainable tensors (ParamInfo::trainable == false) are left untouched.
+    void step(ParamSet& params, float lr);
+
+    const AdamWConfig& config() const { return cfg_; }
+    int64_t t() const { return t_; }        // steps taken
+    Buffer<float>& m() { return m_; }
+    Buffer<float>& v() { return v_; }
+    void set_t(int64_t t) { t_ = t; }        // checkpoint restore
+
+private:
+    AdamWConfig cfg_;
+    int64_t t_ = 0;
+    Buffer<float> m_, v_;
+    Buffer<float> decay_mask_;  // per element: 1 if weight decay applies (built from infos)
+};
+
+}  // namespace r1
