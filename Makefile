@@ -25,7 +25,7 @@ demo: build
 	$(BUILD)/bin/r1 demo
 
 bench: build
-	bash scripts/bench_train_vs_torch.sh
+	/usr/bin/python3 scripts/bench_train.py
 
 clean:
 	rm -rf $(BUILD)

@@ -17,6 +17,7 @@ std::vector<CommandSpec>& registry() {
 int main(int argc, char** argv) {
     CLI::App app{"r1 — train, reinforce, distil and run reasoning language models on a CPU"};
     app.require_subcommand(1);
+    app.fallthrough();  // global options (--threads) are accepted after the subcommand too
     app.set_version_flag("--version", std::string("r1.cpp 0.1.0"));
     int threads = 0;
     app.add_option("-t,--threads", threads, "worker threads (default: R1_THREADS or all cores)")
