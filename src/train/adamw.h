@@ -5,6 +5,7 @@
 // State is two flat buffers mirroring ParamSet, so checkpoints and ZeRO sharding are slices.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "core/buffer.h"
 #include "model/params.h"
@@ -37,7 +38,12 @@ private:
     AdamWConfig cfg_;
     int64_t t_ = 0;
     Buffer<float> m_, v_;
-    Buffer<float> decay_mask_;  // per element: 1 if weight decay applies (built from infos)
+    // Contiguous float ranges of trainable tensors with one decay flag (from ParamInfo runs).
+    struct Range {
+        int64_t begin, end;
+        bool decay;
+    };
+    std::vector<Range> ranges_;
 };
 
 }  // namespace r1
