@@ -49,15 +49,18 @@ public:
     const std::vector<int64_t>& expert_counts() const { return counts_; }  // last forward
 
 private:
-    const float* x_ = nullptr;
+    // Everything below grows to the largest N seen and is reused: no per-step allocation.
+    const float* x_ = nullptr;                 // [N, C] forward input (train only)
     int64_t N_ = 0, B_ = 0, T_ = 0;
     float aux_loss_ = 0;
-    std::vector<int64_t> counts_;
-    Buffer<float> logits_, scores_, weights_;  // [N,E], [N,E], [N,k]
+    std::vector<int64_t> counts_;              // [E] tokens per expert
+    Buffer<float> logits_, scores_, weights_;  // [N,E], [N,E], [N,k]; logits_ → dlogits
     Buffer<int32_t> ids_;                      // [N,k]
     ExpertBuckets buckets_;
-    Buffer<float> xs_, ys_;                    // gathered inputs / expert outputs [N*k, C]
-    std::vector<MlpCache> expert_cache_;       // per expert
+    Buffer<float> xs_, ys_;                    // [N*k, C] gathered inputs / expert outputs
+                                               // (backward reuses them for dxs / dys)
+    Buffer<float> pre_, act_;                  // [N*k, 2Fe] gate|up, [N*k, Fe] (act_ → dact)
+    Buffer<float> dpre_, dweights_, dscores_;  // [N*k, 2Fe], [N,k], [N,E]
     MlpCache shared_cache_;
 };
 

@@ -47,6 +47,7 @@ struct ExpertBuckets {
     std::vector<int64_t> offsets;  // [E + 1]
     std::vector<int32_t> rows;     // [N * k]
     std::vector<int32_t> kpos;     // [N * k]
+    std::vector<int32_t> slot;     // [N * k] inverse map: slot[t*k + j] = slot of token t, position j
     int64_t count(int64_t e) const { return offsets[e + 1] - offsets[e]; }
 };
 void moe_bucket(ExpertBuckets& b, const int32_t* ids, int64_t N, int64_t k, int64_t n_expert);
@@ -56,13 +57,18 @@ void moe_gather(float* xs, const float* x, const ExpertBuckets& b, int64_t C);
 // y[rows[slot]] += w(slot) * ys[slot]   (deterministic: each output row summed in k order)
 void moe_scatter_add(float* y, const float* ys, const float* weights, int64_t k,
                      const ExpertBuckets& b, int64_t C);
-// backward of scatter_add: dys[slot] = w(slot) * dy[row];  dweights[row, kpos] = <dy[row], ys[slot]>
+// backward of scatter_add (dys may alias ys): dys[slot] = w(slot) * dy[row];  dweights[row, kpos] = <dy[row], ys[slot]>
 void moe_scatter_add_backward(float* dys, float* dweights, const float* dy, const float* ys,
                               const float* weights, int64_t k, const ExpertBuckets& b,
                               int64_t C);
 // backward of gather: dx[row] += dxs[slot] (dx ACCUMULATED; deterministic)
 void moe_gather_backward(float* dx, const float* dxs, const ExpertBuckets& b, int64_t N,
                          int64_t k, int64_t C);
+
+// dlogits [N, E] += (d scores / d logits)ᵀ · dscores [N, E]: the gating Jacobian alone, for
+// gradients taken w.r.t. the scores themselves (the aux loss below).
+void moe_gating_backward_add(float* dlogits, const float* dscores, const float* scores,
+                             int64_t N, const RouterConfig& cfg);
 
 // Sequence-wise auxiliary balance loss (DeepSeek-V3 eq. 17-20), per sequence of T tokens:
 //   f_e = E/(k T) · #{t : e ∈ topk(t)},  P_e = 1/T Σ_t s'_{t,e}  (s' = scores normalised per
