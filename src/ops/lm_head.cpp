@@ -37,8 +37,9 @@ void validate(const int32_t* targets, int64_t N, int64_t C, int64_t V, const flo
     R1_CHECK(!dW || dh, "[", who, "] dW given without dh (backward needs both or neither)");
 }
 
-// Rows per chunk: ~8 MB of logits, at least 32 rows (GEMM efficiency), at most 256.
-int64_t chunk_rows(int64_t V) { return std::clamp<int64_t>((int64_t{1} << 21) / V, 32, 256); }
+// Rows per chunk: ~8 MB of logits, at least 32 rows (GEMM efficiency), at most 1024 (fewer
+// parallel regions per call; the dW GEMM's inner dimension is the chunk).
+int64_t chunk_rows(int64_t V) { return std::clamp<int64_t>((int64_t{1} << 21) / V, 32, 1024); }
 
 }  // namespace
 

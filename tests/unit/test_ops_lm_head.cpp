@@ -37,7 +37,7 @@ TEST(OpsLmHead, FastMatchesRef) {
     const LmCase cases[] = {
         {"one_row", 1, 4, 3, 0, false},
         {"small", 37, 16, 50, 4, false},
-        {"multi_chunk", 300, 24, 100, 5, true},     // 256-row chunks: 2 chunks
+        {"multi_chunk", 600, 12, 4000, 5, true},    // 524-row chunks: 2 chunks
         {"big_vocab", 250, 8, 20000, 3, false},     // 104-row chunks: 3 chunks
         {"odd_sizes", 65, 33, 1001, 0, true},
     };

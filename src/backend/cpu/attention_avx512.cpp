@@ -26,7 +26,9 @@ template <int R, int NV>
 void block(int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* B, int64_t ldb,
            float* C, int64_t ldc, __mmask16 last, bool accumulate) {
     __m512 c[R][NV];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
             const __mmask16 m = v == NV - 1 ? last : (__mmask16)0xFFFF;
             c[r][v] = accumulate ? _mm512_maskz_loadu_ps(m, C + r * ldc + 16 * v)
@@ -35,16 +37,21 @@ void block(int64_t K, const float* A, int64_t a_rs, int64_t a_cs, const float* B
     for (int64_t k = 0; k < K; k++) {
         __m512 b[NV];
         const float* bk = B + k * ldb;
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
             b[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(last, bk + 16 * v)
                                : _mm512_loadu_ps(bk + 16 * v);
         const float* ak = A + k * a_cs;
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
             const __m512 a = _mm512_set1_ps(ak[r * a_rs]);
+            #pragma GCC unroll 8
             for (int v = 0; v < NV; v++) c[r][v] = _mm512_fmadd_ps(a, b[v], c[r][v]);
         }
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
             if (v == NV - 1)
                 _mm512_mask_storeu_ps(C + r * ldc + 16 * v, last, c[r][v]);
