@@ -74,8 +74,61 @@ void transpose_keys(float* dst, int64_t ld, const float* src, int64_t n, int64_t
         }
     }
 }
+// Σ a[i]·b[i] with 8 independent partial sums (vectorisable, fixed order, no long
+// dependency chain of scalar adds).
+float dot(const float* a, const float* b, int64_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int u = 0; u < 8; u++) acc[u] += a[i + u] * b[i + u];
+    for (; i < n; i++) acc[i & 7] += a[i] * b[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 void transpose_tile(float* dst, const float* src, int64_t n, int64_t hd, int64_t stride) {
     transpose_keys(dst, BC, src, n, hd, stride);
+}
+
+// Causal tiles. Query row r of a block (index i0 + r) sees key column c of a tile (index
+// j0 + c) iff c <= r + off, off = i0 - j0 >= 0. On diagonal tiles the products below skip
+// blocks that are entirely masked, in groups of G rows (a multiple of the 6-row AVX-512
+// micro-tile). Masked entries inside a computed block must be 0 in P / dS; entries past a
+// row group's last visible key may be left unwritten in query-major outputs, so callers
+// read a score row r only below its visible count.
+static_assert(BR == BC, "diagonal-tile logic assumes square tiles");
+constexpr int64_t G = 12;
+
+// Query-major product over a tile: C[nr, ·] (+)= A[nr, ·] · B, where the keys are the
+// output columns (N = nc; scores) or the reduction dimension (Kd = nc; P·V, dS·K).
+void gemm_query_rows(const Kernels& K, int64_t off, bool keys_are_cols, int64_t nr, int64_t N,
+                     int64_t Kd, const float* A, int64_t a_rs, const float* B, int64_t ldb,
+                     float* C, int64_t ldc, bool acc) {
+    const int64_t nkeys = keys_are_cols ? N : Kd;
+    if (off + 1 >= nkeys) {  // row 0 already sees every key of the tile
+        K.gemm(nr, N, Kd, A, a_rs, 1, B, ldb, C, ldc, acc);
+        return;
+    }
+    for (int64_t r0 = 0; r0 < nr; r0 += G) {
+        const int64_t r1 = std::min(nr, r0 + G), kl = std::min(nkeys, r1 + off);
+        K.gemm(r1 - r0, keys_are_cols ? kl : N, keys_are_cols ? Kd : kl, A + r0 * a_rs, a_rs, 1,
+               B, ldb, C + r0 * ldc, ldc, acc);
+    }
+}
+
+// Key-major product: C[nc, ·] += Xᵀ · B with X[nr, BC] a P or dS tile (queries × keys) and
+// B[nr, ·] query rows; key c only gathers queries r >= c − off.
+void gemm_key_rows(const Kernels& K, int64_t off, int64_t nc, int64_t N, int64_t nr,
+                   const float* X, const float* B, int64_t ldb, float* C, int64_t ldc) {
+    if (off + 1 >= nc) {
+        K.gemm(nc, N, nr, X, 1, BC, B, ldb, C, ldc, true);
+        return;
+    }
+    for (int64_t c0 = 0; c0 < nc; c0 += G) {
+        const int64_t c1 = std::min(nc, c0 + G), qs = std::max<int64_t>(0, c0 - off);
+        if (qs >= nr) continue;
+        K.gemm(c1 - c0, N, nr - qs, X + qs * BC + c0, 1, BC, B + qs * ldb, ldb, C + c0 * ldc,
+               ldc, true);
+    }
 }
 
 }  // namespace
@@ -112,7 +165,9 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
                                    j0 + nc - kt_done, dq_, s.k_stride);
                     kt_done = j0 + nc;
                 }
-                K.gemm(nr, nc, dq_, qi, s.q_stride, 1, Kt.data() + j0, T, S.data(), BC, false);
+                const int64_t off = i0 - j0;
+                gemm_query_rows(K, off, true, nr, nc, dq_, qi, s.q_stride, Kt.data() + j0, T,
+                                S.data(), BC, false);
                 for (int64_t r = 0; r < nr; r++) {
                     float* Sr = S.data() + r * BC;
                     const int64_t nv = std::min(nc, i0 + r - j0 + 1);  // causal: keys ≤ query
@@ -132,8 +187,9 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
                     m[r] = m_new;
                 }
                 // O[nr, dv] += P[nr, nc] · V_tile[nc, dv]
-                K.gemm(nr, dv_, nc, S.data(), BC, 1, v + (b * T + j0) * s.v_stride + g * dv_,
-                       s.v_stride, O.data(), dv_, true);
+                gemm_query_rows(K, off, false, nr, dv_, nc, S.data(), BC,
+                                v + (b * T + j0) * s.v_stride + g * dv_, s.v_stride, O.data(),
+                                dv_, true);
             }
             for (int64_t r = 0; r < nr; r++) {
                 float* o = out + (b * T + i0 + r) * s.out_stride + h * dv_;
@@ -168,9 +224,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                     std::memset(dq + (b * T + t) * s.q_stride + h * dq_, 0, sizeof(float) * dq_);
                     const float* o = out + (b * T + t) * s.out_stride + h * dv_;
                     const float* d_o = dout + (b * T + t) * s.out_stride + h * dv_;
-                    float acc = 0;
-                    for (int64_t d = 0; d < dv_; d++) acc += o[d] * d_o[d];
-                    D[hh * T + t] = acc;
+                    D[hh * T + t] = dot(o, d_o, dv_);
                 }
             for (int64_t j0 = 0; j0 < T; j0 += BC) {
                 const int64_t nc = std::min(BC, T - j0);
@@ -189,7 +243,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* doi = dout + (b * T + i0) * s.out_stride + h * dv_;
                         float* dqi = dq + (b * T + i0) * s.q_stride + h * dq_;
                         // P[nr, nc] = exp(scale·Q_i·K_jᵀ − lse), zero above the diagonal
-                        K.gemm(nr, nc, dq_, qi, s.q_stride, 1, Kt.data(), BC, P.data(), BC, false);
+                        const int64_t off = i0 - j0;
+                        gemm_query_rows(K, off, true, nr, nc, dq_, qi, s.q_stride, Kt.data(), BC,
+                                        P.data(), BC, false);
                         for (int64_t r = 0; r < nr; r++) {
                             float* Pr = P.data() + r * BC;
                             const int64_t nv = std::clamp<int64_t>(i0 + r - j0 + 1, 0, nc);
@@ -197,23 +253,25 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                             std::fill(Pr + nv, Pr + nc, 0.0f);
                         }
                         // dV_j[nc, dv] += Pᵀ · dO_i
-                        K.gemm(nc, dv_, nr, P.data(), 1, BC, doi, s.out_stride, dVa.data(), dv_,
-                               true);
+                        gemm_key_rows(K, off, nc, dv_, nr, P.data(), doi, s.out_stride,
+                                      dVa.data(), dv_);
                         // dP[nr, nc] = dO_i · V_jᵀ ;  dS = P ∘ (dP − D) · scale
-                        K.gemm(nr, nc, dv_, doi, s.out_stride, 1, Vt.data(), BC, dS.data(), BC,
-                               false);
+                        gemm_query_rows(K, off, true, nr, nc, dv_, doi, s.out_stride, Vt.data(),
+                                        BC, dS.data(), BC, false);
                         for (int64_t r = 0; r < nr; r++) {
                             const float Dr = D[hh * T + i0 + r];
                             float* dSr = dS.data() + r * BC;
                             const float* Pr = P.data() + r * BC;
-                            for (int64_t c = 0; c < nc; c++)
+                            const int64_t nv = std::clamp<int64_t>(r + off + 1, 0, nc);
+                            for (int64_t c = 0; c < nv; c++)
                                 dSr[c] = Pr[c] * (dSr[c] - Dr) * s.scale;
+                            std::fill(dSr + nv, dSr + nc, 0.0f);  // masked (may be unwritten)
                         }
                         // dQ_i[nr, dqk] += dS · K_j ;  dK_j[nc, dqk] += dSᵀ · Q_i
-                        K.gemm(nr, dq_, nc, dS.data(), BC, 1, kj, s.k_stride, dqi, s.q_stride,
-                               true);
-                        K.gemm(nc, dq_, nr, dS.data(), 1, BC, qi, s.q_stride, dKa.data(), dq_,
-                               true);
+                        gemm_query_rows(K, off, false, nr, dq_, nc, dS.data(), BC, kj,
+                                        s.k_stride, dqi, s.q_stride, true);
+                        gemm_key_rows(K, off, nc, dq_, nr, dS.data(), qi, s.q_stride, dKa.data(),
+                                      dq_);
                     }
                 }
                 for (int64_t c = 0; c < nc; c++) {
