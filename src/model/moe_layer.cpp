@@ -54,25 +54,24 @@ void MoeLayer::forward(float* y, const float* x, int64_t B, int64_t T, const Moe
     ensure(act_, N * k * Fe);
 
     // router
-    linear_forward(logits_.data(), x, w.gate_inp, nullptr, N, C, E);                  // [N, E]
-    moe_route_forward(ids_.data(), weights_.data(), scores_.data(), logits_.data(),
-                      w.sel_bias, N, rc);                                              // [N, k]
+    linear_forward(logits_.data(), x, w.gate_inp, nullptr, N, C, E);  // [N, E]
+    moe_route_forward(ids_.data(), weights_.data(), scores_.data(), logits_.data(), w.sel_bias, N,
+                      rc);  // [N, k]
     moe_bucket(buckets_, ids_.data(), N, k, E);
     counts_.resize(E);
     for (int64_t e = 0; e < E; e++) counts_[e] = buckets_.count(e);
 
     // routed experts on their contiguous row ranges
-    moe_gather(xs_.data(), x, buckets_, C);                                           // [N*k, C]
+    moe_gather(xs_.data(), x, buckets_, C);  // [N*k, C]
     for (int64_t e = 0; e < E; e++) {
         const int64_t n = buckets_.count(e), o = buckets_.offsets[e];
         if (n == 0) continue;
-        const float* xe = xs_.data() + o * C;       // [n, C]
-        float* pe = pre_.data() + o * 2 * Fe;       // [n, 2Fe]
-        float* ae = act_.data() + o * Fe;           // [n, Fe]
-        float* ye = ys_.data() + o * C;             // [n, C]
+        const float* xe = xs_.data() + o * C;  // [n, C]
+        float* pe = pre_.data() + o * 2 * Fe;  // [n, 2Fe]
+        float* ae = act_.data() + o * Fe;      // [n, Fe]
+        float* ye = ys_.data() + o * C;        // [n, C]
         gemm(false, true, n, Fe, C, 1.0f, xe, C, w.gate_exps + e * Fe * C, C, 0.0f, pe, 2 * Fe);
-        gemm(false, true, n, Fe, C, 1.0f, xe, C, w.up_exps + e * Fe * C, C, 0.0f, pe + Fe,
-             2 * Fe);
+        gemm(false, true, n, Fe, C, 1.0f, xe, C, w.up_exps + e * Fe * C, C, 0.0f, pe + Fe, 2 * Fe);
         swiglu_forward(ae, pe, pe + Fe, n, Fe, 2 * Fe, 2 * Fe);
         gemm(false, true, n, C, Fe, 1.0f, ae, Fe, w.down_exps + e * C * Fe, Fe, 0.0f, ye, C);
     }
@@ -80,15 +79,15 @@ void MoeLayer::forward(float* y, const float* x, int64_t B, int64_t T, const Moe
     // y = shared(x) + Σ w · routed
     if (Fs > 0)
         swiglu_mlp_forward(y, x, w.gate_shexp, w.up_shexp, w.down_shexp, N, C, Fs,
-                           shared_cache_);                                            // [N, C]
+                           shared_cache_);  // [N, C]
     else
         std::memset(y, 0, sizeof(float) * N * C);
     moe_scatter_add(y, ys_.data(), weights_.data(), k, buckets_, C);
 
     aux_loss_ = 0;
     if (cfg.aux_loss_alpha > 0)
-        aux_loss_ = moe_seq_aux_loss(nullptr, scores_.data(), ids_.data(), B, T, rc,
-                                     cfg.aux_loss_alpha);
+        aux_loss_ =
+            moe_seq_aux_loss(nullptr, scores_.data(), ids_.data(), B, T, rc, cfg.aux_loss_alpha);
 }
 
 void MoeLayer::backward(float* dx, const float* dy, const MoeWeights& w, MoeGrads& g,
@@ -102,27 +101,28 @@ void MoeLayer::backward(float* dx, const float* dy, const MoeWeights& w, MoeGrad
 
     // weighted scatter: dys (in ys_), dweights
     float* dys = ys_.data();
-    moe_scatter_add_backward(dys, dweights_.data(), dy, ys_.data(), weights_.data(), k,
-                             buckets_, C);
+    moe_scatter_add_backward(dys, dweights_.data(), dy, ys_.data(), weights_.data(), k, buckets_,
+                             C);
 
     // experts, in reverse: down, swiglu, gate|up
     for (int64_t e = 0; e < E; e++) {
         const int64_t n = buckets_.count(e), o = buckets_.offsets[e];
         if (n == 0) continue;
-        float* xe = xs_.data() + o * C;             // [n, C]  x, then dx
-        const float* pe = pre_.data() + o * 2 * Fe; // [n, 2Fe]
-        float* ae = act_.data() + o * Fe;           // [n, Fe] act, then dact
-        const float* dye = dys + o * C;             // [n, C]
-        float* dpe = dpre_.data() + o * 2 * Fe;     // [n, 2Fe]
+        float* xe = xs_.data() + o * C;              // [n, C]  x, then dx
+        const float* pe = pre_.data() + o * 2 * Fe;  // [n, 2Fe]
+        float* ae = act_.data() + o * Fe;            // [n, Fe] act, then dact
+        const float* dye = dys + o * C;              // [n, C]
+        float* dpe = dpre_.data() + o * 2 * Fe;      // [n, 2Fe]
         const float* wg = w.gate_exps + e * Fe * C;
         const float* wu = w.up_exps + e * Fe * C;
         const float* wd = w.down_exps + e * C * Fe;
-        if (g.down_exps)   // dWd [C, Fe] += dyᵀ · act
+        if (g.down_exps)  // dWd [C, Fe] += dyᵀ · act
             gemm(true, false, C, Fe, n, 1.0f, dye, C, ae, Fe, 1.0f, g.down_exps + e * C * Fe, Fe);
-        gemm(false, false, n, Fe, C, 1.0f, dye, C, wd, Fe, 0.0f, ae, Fe);   // dact [n, Fe]
+        gemm(false, false, n, Fe, C, 1.0f, dye, C, wd, Fe, 0.0f, ae, Fe);  // dact [n, Fe]
         swiglu_backward(dpe, dpe + Fe, ae, pe, pe + Fe, n, Fe, 2 * Fe, 2 * Fe);
-        if (g.gate_exps)   // dWg [Fe, C] += dgᵀ · x
-            gemm(true, false, Fe, C, n, 1.0f, dpe, 2 * Fe, xe, C, 1.0f, g.gate_exps + e * Fe * C, C);
+        if (g.gate_exps)  // dWg [Fe, C] += dgᵀ · x
+            gemm(true, false, Fe, C, n, 1.0f, dpe, 2 * Fe, xe, C, 1.0f, g.gate_exps + e * Fe * C,
+                 C);
         if (g.up_exps)
             gemm(true, false, Fe, C, n, 1.0f, dpe + Fe, 2 * Fe, xe, C, 1.0f, g.up_exps + e * Fe * C,
                  C);
@@ -139,9 +139,9 @@ void MoeLayer::backward(float* dx, const float* dy, const MoeWeights& w, MoeGrad
     moe_gather_backward(dx, xs_.data(), buckets_, N, k, C);
 
     // router: through the routing weights (and the aux loss) into the logits
-    float* dlogits = logits_.data();   // [N, E]
-    moe_route_backward(dlogits, dweights_.data(), scores_.data(), ids_.data(), weights_.data(),
-                       N, rc);
+    float* dlogits = logits_.data();  // [N, E]
+    moe_route_backward(dlogits, dweights_.data(), scores_.data(), ids_.data(), weights_.data(), N,
+                       rc);
     if (cfg.aux_loss_alpha > 0) {
         ensure(dscores_, N * E);
         std::memset(dscores_.data(), 0, sizeof(float) * N * E);
@@ -150,7 +150,7 @@ void MoeLayer::backward(float* dx, const float* dy, const MoeWeights& w, MoeGrad
         moe_gating_backward_add(dlogits, dscores_.data(), scores_.data(), N, rc);
     }
     linear_backward(dx, g.gate_inp, nullptr, dlogits, x_, w.gate_inp, N, C, E, true);
-    x_ = nullptr;   // the forward state has been consumed (buffers now hold gradients)
+    x_ = nullptr;  // the forward state has been consumed (buffers now hold gradients)
 }
 
 }  // namespace r1

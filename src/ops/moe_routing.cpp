@@ -83,8 +83,10 @@ void route_token(int32_t* ids, float* w, float* s, const float* l, const float* 
                 // sum of the top-2 (or the only one when groups have one expert)
                 float m1 = -INFINITY, m2 = -INFINITY;
                 for (int64_t i = 0; i < gs; i++) {
-                    if (bg[i] > m1) m2 = m1, m1 = bg[i];
-                    else if (bg[i] > m2) m2 = bg[i];
+                    if (bg[i] > m1)
+                        m2 = m1, m1 = bg[i];
+                    else if (bg[i] > m2)
+                        m2 = bg[i];
                 }
                 gsc = gs >= 2 ? m1 + m2 : m1;
             } else {
@@ -120,15 +122,14 @@ void route_token(int32_t* ids, float* w, float* s, const float* l, const float* 
 
 // d loss / d scores for the selected experts of one token, from dweights (see header).
 // ds [k] aligned with ids.
-void dweights_to_dsel(float* ds, const float* dw, const float* s, const int32_t* ids,
-                      int64_t k, const RouterConfig& c) {
+void dweights_to_dsel(float* ds, const float* dw, const float* s, const int32_t* ids, int64_t k,
+                      const RouterConfig& c) {
     if (c.norm_topk) {
         float S = 0, dot = 0;
         for (int64_t j = 0; j < k; j++) S += s[ids[j]];
         S += kNormEps;
         for (int64_t j = 0; j < k; j++) dot += dw[j] * s[ids[j]];
-        for (int64_t j = 0; j < k; j++)
-            ds[j] = c.route_scale * (dw[j] / S - dot / (S * S));
+        for (int64_t j = 0; j < k; j++) ds[j] = c.route_scale * (dw[j] / S - dot / (S * S));
     } else {
         for (int64_t j = 0; j < k; j++) ds[j] = c.route_scale * dw[j];
     }
@@ -145,8 +146,8 @@ void moe_route_forward(int32_t* ids, float* weights, float* scores, const float*
         [&](int64_t t0, int64_t t1) {
             RouteScratch sc(cfg);
             for (int64_t t = t0; t < t1; t++)
-                route_token(ids + t * k, weights + t * k, scores + t * E, logits + t * E,
-                            sel_bias, cfg, sc);
+                route_token(ids + t * k, weights + t * k, scores + t * E, logits + t * E, sel_bias,
+                            cfg, sc);
         },
         64);
 }
@@ -183,8 +184,8 @@ void moe_route_backward(float* dlogits, const float* dweights, const float* scor
         64);
 }
 
-void moe_gating_backward_add(float* dlogits, const float* dscores, const float* scores,
-                             int64_t N, const RouterConfig& cfg) {
+void moe_gating_backward_add(float* dlogits, const float* dscores, const float* scores, int64_t N,
+                             const RouterConfig& cfg) {
     const int64_t E = cfg.n_expert;
     parallel_for(
         N,
@@ -225,7 +226,7 @@ void moe_bucket(ExpertBuckets& b, const int32_t* ids, int64_t N, int64_t k, int6
         off[e] = acc;
         acc += c;
     }
-    for (int64_t i = 0; i < S; i++) {   // slot order: stable
+    for (int64_t i = 0; i < S; i++) {  // slot order: stable
         const int64_t pos = off[ids[i]]++;
         b.rows[pos] = (int32_t)(i / k);
         b.kpos[pos] = (int32_t)(i % k);
@@ -265,8 +266,7 @@ void moe_scatter_add(float* y, const float* ys, const float* weights, int64_t k,
 }
 
 void moe_scatter_add_backward(float* dys, float* dweights, const float* dy, const float* ys,
-                              const float* weights, int64_t k, const ExpertBuckets& b,
-                              int64_t C) {
+                              const float* weights, int64_t k, const ExpertBuckets& b, int64_t C) {
     const int64_t N = (int64_t)b.slot.size() / k;
     parallel_for(
         N,
@@ -288,8 +288,8 @@ void moe_scatter_add_backward(float* dys, float* dweights, const float* dy, cons
         16);
 }
 
-void moe_gather_backward(float* dx, const float* dxs, const ExpertBuckets& b, int64_t N,
-                         int64_t k, int64_t C) {
+void moe_gather_backward(float* dx, const float* dxs, const ExpertBuckets& b, int64_t N, int64_t k,
+                         int64_t C) {
     R1_ASSERT((int64_t)b.slot.size() == N * k);
     parallel_for(
         N,
@@ -371,8 +371,8 @@ void moe_route_forward(int32_t* ids, float* weights, float* scores, const float*
             for (int64_t g = 0; g < G; g++) {
                 std::vector<float> v(b.begin() + g * gs, b.begin() + (g + 1) * gs);
                 std::sort(v.begin(), v.end(), std::greater<float>());
-                gscore[g] = cfg.gating == GatingFunc::sigmoid ? v[0] + (gs >= 2 ? v[1] : 0.0f)
-                                                              : v[0];
+                gscore[g] =
+                    cfg.gating == GatingFunc::sigmoid ? v[0] + (gs >= 2 ? v[1] : 0.0f) : v[0];
             }
             std::vector<int64_t> order(G);
             std::iota(order.begin(), order.end(), 0);
@@ -410,7 +410,7 @@ void moe_route_backward(float* dlogits, const float* dweights, const float* scor
         std::vector<double> ds(E, 0.0);
         double S = kNormEps;
         for (int64_t j = 0; j < k; j++) S += s[id[j]];
-        for (int64_t j = 0; j < k; j++) {      // w_j depends on s_i for every selected i
+        for (int64_t j = 0; j < k; j++) {  // w_j depends on s_i for every selected i
             for (int64_t i = 0; i < k; i++) {
                 double dwj_dsi;
                 if (cfg.norm_topk)
@@ -422,7 +422,7 @@ void moe_route_backward(float* dlogits, const float* dweights, const float* scor
         }
         for (int64_t e = 0; e < E; e++) {
             double acc = 0;
-            for (int64_t m = 0; m < E; m++) {   // ds_m/dl_e
+            for (int64_t m = 0; m < E; m++) {  // ds_m/dl_e
                 double J;
                 if (cfg.gating == GatingFunc::softmax)
                     J = s[m] * ((m == e ? 1.0 : 0.0) - s[e]);

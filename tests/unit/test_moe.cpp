@@ -36,15 +36,19 @@ RouterConfig rcfg(int64_t E, int64_t k, GatingFunc g, bool norm = false, float s
     return c;
 }
 
-float sigm(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-float logit(float p) { return std::log(p / (1.0f - p)); }
+float sigm(float x) {
+    return 1.0f / (1.0f + std::exp(-x));
+}
+float logit(float p) {
+    return std::log(p / (1.0f - p));
+}
 
 struct Routed {
     std::vector<int32_t> ids;
     std::vector<float> w, s;
 };
-Routed route(const std::vector<float>& logits, const float* bias, int64_t N,
-             const RouterConfig& c, bool use_ref = false) {
+Routed route(const std::vector<float>& logits, const float* bias, int64_t N, const RouterConfig& c,
+             bool use_ref = false) {
     Routed r;
     r.ids.resize(N * c.n_expert_used);
     r.w.resize(N * c.n_expert_used);
@@ -85,14 +89,14 @@ TEST(MoeRouting, SoftmaxTop2HandComputed) {
         EXPECT_NEAR(r.w[1], s2, 1e-6);
         for (int e = 0; e < 4; e++) EXPECT_NEAR(r.s[e], std::exp(l[e]) / Z, 1e-6);
     }
-    {   // norm_topk then route_scale
+    {  // norm_topk then route_scale
         Routed r = route(l, nullptr, 1, rcfg(4, 2, GatingFunc::softmax, true, 2.5f));
         EXPECT_EQ(r.ids, (std::vector<int32_t>{1, 2}));
         EXPECT_NEAR(r.w[0], 2.5f * s1 / (s1 + s2), 1e-5);
         EXPECT_NEAR(r.w[1], 2.5f * s2 / (s1 + s2), 1e-5);
         EXPECT_NEAR(r.w[0] + r.w[1], 2.5f, 1e-5);
     }
-    {   // route_scale without norm
+    {  // route_scale without norm
         Routed r = route(l, nullptr, 1, rcfg(4, 2, GatingFunc::softmax, false, 16.0f));
         EXPECT_NEAR(r.w[0], 16.0f * s1, 1e-5);
         EXPECT_NEAR(r.w[1], 16.0f * s2, 1e-5);
@@ -108,8 +112,8 @@ TEST(MoeRouting, SigmoidBiasChangesSelectionNotWeights) {
     EXPECT_NEAR(plain.w[1], sigm(1.0f), 1e-6);
     const std::vector<float> bias = {0.0f, 0.0f, 5.0f, 0.0f};
     Routed biased = route(l, bias.data(), 1, c);
-    EXPECT_EQ(biased.ids, (std::vector<int32_t>{2, 0}));   // expert 2 pulled in by the bias
-    EXPECT_NEAR(biased.w[0], sigm(0.0f), 1e-6);            // ...but weighted by its raw score
+    EXPECT_EQ(biased.ids, (std::vector<int32_t>{2, 0}));  // expert 2 pulled in by the bias
+    EXPECT_NEAR(biased.w[0], sigm(0.0f), 1e-6);           // ...but weighted by its raw score
     EXPECT_NEAR(biased.w[1], sigm(2.0f), 1e-6);
     for (int e = 0; e < 4; e++) EXPECT_NEAR(biased.s[e], sigm(l[e]), 1e-6);
 }
@@ -148,7 +152,7 @@ TEST(MoeRouting, GroupLimitedSoftmaxUsesGroupMax) {
     // 2 groups of 4, keep 1. Group 1 has the max expert (7) but group 0 has the larger sum.
     const std::vector<float> l = {2.0f, 2.1f, 2.2f, 0.0f, -3.0f, -3.0f, -3.0f, 2.5f};
     Routed g = route(l, nullptr, 1, rcfg(8, 2, GatingFunc::softmax, false, 1.0f, 2, 1));
-    EXPECT_EQ(g.ids, (std::vector<int32_t>{7, 4}));   // only group 1 eligible; tie 4,5,6 -> 4
+    EXPECT_EQ(g.ids, (std::vector<int32_t>{7, 4}));  // only group 1 eligible; tie 4,5,6 -> 4
     Routed nog = route(l, nullptr, 1, rcfg(8, 2, GatingFunc::softmax));
     EXPECT_EQ(nog.ids, (std::vector<int32_t>{7, 2}));
 }
@@ -175,7 +179,7 @@ TEST(MoeRouting, MatchesRef) {
         EXPECT_EQ(f.ids, r.ids);
         EXPECT_TRUE(allclose(f.w, r.w, 1e-6f, 1e-5f));
         EXPECT_TRUE(allclose(f.s, r.s, 1e-7f, 1e-5f));
-        for (int64_t t = 0; t < N; t++) {   // ids distinct, descending biased score
+        for (int64_t t = 0; t < N; t++) {  // ids distinct, descending biased score
             for (int64_t j = 1; j < cs.c.n_expert_used; j++) {
                 const int32_t a = f.ids[t * cs.c.n_expert_used + j - 1];
                 const int32_t c = f.ids[t * cs.c.n_expert_used + j];
@@ -213,12 +217,12 @@ TEST(MoeRouting, BackwardFiniteDifference) {
             Routed r = route(l, b, N, c);
             std::vector<float> dl(N * E), dl_ref(N * E);
             moe_route_backward(dl.data(), dw.data(), r.s.data(), r.ids.data(), r.w.data(), N, c);
-            ref::moe_route_backward(dl_ref.data(), dw.data(), r.s.data(), r.ids.data(),
-                                    r.w.data(), N, c);
+            ref::moe_route_backward(dl_ref.data(), dw.data(), r.s.data(), r.ids.data(), r.w.data(),
+                                    N, c);
             EXPECT_TRUE(allclose(dl, dl_ref, 1e-6f, 1e-4f));
             auto f = [&]() {
                 Routed q = route(l, b, N, c);
-                EXPECT_EQ(q.ids, r.ids);   // eps too small to switch experts
+                EXPECT_EQ(q.ids, r.ids);  // eps too small to switch experts
                 double s = 0;
                 for (int64_t i = 0; i < N * k; i++) s += (double)dw[i] * q.w[i];
                 return s;
@@ -235,7 +239,7 @@ TEST(MoeRouting, GatingBackwardAddFiniteDifference) {
         const RouterConfig c = rcfg(E, 2, g);
         std::vector<float> l = randn(N * E, 32);
         Routed r = route(l, nullptr, N, c);
-        std::vector<float> dl(N * E, 0.5f);   // accumulates onto existing values
+        std::vector<float> dl(N * E, 0.5f);  // accumulates onto existing values
         moe_gating_backward_add(dl.data(), ds.data(), r.s.data(), N, c);
         for (auto& v : dl) v -= 0.5f;
         auto f = [&]() {
@@ -281,7 +285,7 @@ TEST(MoeDispatch, BucketIsStableCountingSort) {
         for (int64_t s = b.offsets[e]; s < b.offsets[e + 1]; s++) {
             EXPECT_EQ(ids[b.rows[s] * k + b.kpos[s]], e);
             EXPECT_EQ(b.slot[b.rows[s] * k + b.kpos[s]], s);
-            if (s > b.offsets[e])   // stable: slot order within an expert follows t*k + j
+            if (s > b.offsets[e])  // stable: slot order within an expert follows t*k + j
                 EXPECT_LT(b.rows[s - 1] * k + b.kpos[s - 1], b.rows[s] * k + b.kpos[s]);
         }
     }
@@ -337,8 +341,8 @@ TEST(MoeDispatch, ScatterAddBackwardFiniteDifference) {
     EXPECT_TRUE(check_grad(f, w, dw, 1e-2f, 1e-3f, 1e-3f, 1000));
     // in place (dys aliasing ys) gives the same result
     std::vector<float> inplace = ys, dw2(N * k);
-    moe_scatter_add_backward(inplace.data(), dw2.data(), dy.data(), inplace.data(), w.data(), k,
-                             b, C);
+    moe_scatter_add_backward(inplace.data(), dw2.data(), dy.data(), inplace.data(), w.data(), k, b,
+                             C);
     EXPECT_EQ(inplace, dys);
     EXPECT_EQ(dw2, dw);
 }
@@ -372,7 +376,9 @@ TEST(MoeAuxLoss, GradientFiniteDifference) {
     std::vector<float> ds(B * T * E, 0.0f);
     const float L = moe_seq_aux_loss(ds.data(), s.data(), ids.data(), B, T, c, 0.3f);
     EXPECT_GT(L, 0.0f);
-    auto f = [&]() { return (double)moe_seq_aux_loss(nullptr, s.data(), ids.data(), B, T, c, 0.3f); };
+    auto f = [&]() {
+        return (double)moe_seq_aux_loss(nullptr, s.data(), ids.data(), B, T, c, 0.3f);
+    };
     EXPECT_TRUE(check_grad(f, s, ds, 1e-3f, 1e-4f, 1e-2f, 1000));
 }
 
@@ -389,52 +395,55 @@ double dot(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(MoeMlp, SwigluFiniteDifferenceFusedAndSplit) {
     const int64_t N = 5, C = 6, F = 7;
     const std::vector<float> r = randn(N * C, 51);
-    for (bool fused : {true, false}) {
-        SCOPED_TRACE(fused ? "fused gate|up" : "separate gate, up");
-        std::vector<float> x = randn(N * C, 52);
-        std::vector<float> gu = randn(2 * F * C, 53, 0.4f);   // [gate; up] adjacent
-        std::vector<float> wg(gu.begin(), gu.begin() + F * C), wu(gu.begin() + F * C, gu.end());
-        std::vector<float> wd = randn(C * F, 54, 0.4f);
-        MlpCache cache;
-        auto fwd = [&]() {
-            std::vector<float> y(N * C);
+    r1::testing::for_each_isa([&](r1::Isa) {
+        for (bool fused : {true, false}) {
+            SCOPED_TRACE(fused ? "fused gate|up" : "separate gate, up");
+            std::vector<float> x = randn(N * C, 52);
+            std::vector<float> gu = randn(2 * F * C, 53, 0.4f);  // [gate; up] adjacent
+            std::vector<float> wg(gu.begin(), gu.begin() + F * C), wu(gu.begin() + F * C, gu.end());
+            std::vector<float> wd = randn(C * F, 54, 0.4f);
+            MlpCache cache;
+            auto fwd = [&]() {
+                std::vector<float> y(N * C);
+                if (fused)
+                    swiglu_mlp_forward(y.data(), x.data(), gu.data(), gu.data() + F * C, wd.data(),
+                                       N, C, F, cache);
+                else
+                    swiglu_mlp_forward(y.data(), x.data(), wg.data(), wu.data(), wd.data(), N, C, F,
+                                       cache);
+                return y;
+            };
+            auto f = [&]() { return dot(fwd(), r); };
+            fwd();
+            std::vector<float> dx(N * C, 0.0f), dgu(2 * F * C, 0.0f), dwd(C * F, 0.0f);
             if (fused)
-                swiglu_mlp_forward(y.data(), x.data(), gu.data(), gu.data() + F * C, wd.data(), N,
-                                   C, F, cache);
+                swiglu_mlp_backward(dx.data(), dgu.data(), dgu.data() + F * C, dwd.data(), r.data(),
+                                    x.data(), gu.data(), gu.data() + F * C, wd.data(), N, C, F,
+                                    cache);
             else
-                swiglu_mlp_forward(y.data(), x.data(), wg.data(), wu.data(), wd.data(), N, C, F,
-                                   cache);
-            return y;
-        };
-        auto f = [&]() { return dot(fwd(), r); };
-        fwd();
-        std::vector<float> dx(N * C, 0.0f), dgu(2 * F * C, 0.0f), dwd(C * F, 0.0f);
-        if (fused)
-            swiglu_mlp_backward(dx.data(), dgu.data(), dgu.data() + F * C, dwd.data(), r.data(),
-                                x.data(), gu.data(), gu.data() + F * C, wd.data(), N, C, F, cache);
-        else
-            swiglu_mlp_backward(dx.data(), dgu.data(), dgu.data() + F * C, dwd.data(), r.data(),
-                                x.data(), wg.data(), wu.data(), wd.data(), N, C, F, cache);
-        EXPECT_TRUE(check_grad(f, x, dx, 1e-2f, 1e-3f, 1e-2f, 1000));
-        EXPECT_TRUE(check_grad(f, wd, dwd, 1e-2f, 1e-3f, 1e-2f, 1000));
-        if (fused) {
-            EXPECT_TRUE(check_grad(f, gu, dgu, 1e-2f, 1e-3f, 1e-2f, 1000));
-        } else {
-            std::vector<float> dwg(dgu.begin(), dgu.begin() + F * C);
-            std::vector<float> dwu(dgu.begin() + F * C, dgu.end());
-            EXPECT_TRUE(check_grad(f, wg, dwg, 1e-2f, 1e-3f, 1e-2f, 1000));
-            EXPECT_TRUE(check_grad(f, wu, dwu, 1e-2f, 1e-3f, 1e-2f, 1000));
+                swiglu_mlp_backward(dx.data(), dgu.data(), dgu.data() + F * C, dwd.data(), r.data(),
+                                    x.data(), wg.data(), wu.data(), wd.data(), N, C, F, cache);
+            EXPECT_TRUE(check_grad(f, x, dx, 1e-2f, 1e-3f, 1e-2f, 1000));
+            EXPECT_TRUE(check_grad(f, wd, dwd, 1e-2f, 1e-3f, 1e-2f, 1000));
+            if (fused) {
+                EXPECT_TRUE(check_grad(f, gu, dgu, 1e-2f, 1e-3f, 1e-2f, 1000));
+            } else {
+                std::vector<float> dwg(dgu.begin(), dgu.begin() + F * C);
+                std::vector<float> dwu(dgu.begin() + F * C, dgu.end());
+                EXPECT_TRUE(check_grad(f, wg, dwg, 1e-2f, 1e-3f, 1e-2f, 1000));
+                EXPECT_TRUE(check_grad(f, wu, dwu, 1e-2f, 1e-3f, 1e-2f, 1000));
+            }
+            // parameter grads accumulate, dx is added with accumulate_dx
+            fwd();
+            std::vector<float> dx2(N * C, 1.0f), dwd2 = dwd;
+            swiglu_mlp_backward(dx2.data(), nullptr, nullptr, dwd2.data(), r.data(), x.data(),
+                                fused ? gu.data() : wg.data(),
+                                fused ? gu.data() + F * C : wu.data(), wd.data(), N, C, F, cache,
+                                true);
+            for (int64_t i = 0; i < N * C; i++) EXPECT_NEAR(dx2[i], dx[i] + 1.0f, 1e-5);
+            for (int64_t i = 0; i < C * F; i++) EXPECT_NEAR(dwd2[i], 2 * dwd[i], 1e-5);
         }
-        // parameter grads accumulate, dx is added with accumulate_dx
-        fwd();
-        std::vector<float> dx2(N * C, 1.0f), dwd2 = dwd;
-        swiglu_mlp_backward(dx2.data(), nullptr, nullptr, dwd2.data(), r.data(), x.data(),
-                            fused ? gu.data() : wg.data(),
-                            fused ? gu.data() + F * C : wu.data(), wd.data(), N, C, F, cache,
-                            true);
-        for (int64_t i = 0; i < N * C; i++) EXPECT_NEAR(dx2[i], dx[i] + 1.0f, 1e-5);
-        for (int64_t i = 0; i < C * F; i++) EXPECT_NEAR(dwd2[i], 2 * dwd[i], 1e-5);
-    }
+    });
 }
 
 TEST(MoeMlp, FusedAndSplitSwigluAgree) {
@@ -450,8 +459,8 @@ TEST(MoeMlp, FusedAndSplitSwigluAgree) {
     // fused weights with separate (non-adjacent) grad buffers
     std::vector<float> dx1(N * C), dx2(N * C), dg1(2 * F * C), dg(F * C), du(F * C), dd1(C * F),
         dd2(C * F);
-    swiglu_mlp_backward(dx1.data(), dg1.data(), dg1.data() + F * C, dd1.data(), dy.data(),
-                        x.data(), gu.data(), gu.data() + F * C, wd.data(), N, C, F, c1);
+    swiglu_mlp_backward(dx1.data(), dg1.data(), dg1.data() + F * C, dd1.data(), dy.data(), x.data(),
+                        gu.data(), gu.data() + F * C, wd.data(), N, C, F, c1);
     swiglu_mlp_backward(dx2.data(), dg.data(), du.data(), dd2.data(), dy.data(), x.data(),
                         gu.data(), gu.data() + F * C, wd.data(), N, C, F, c2);
     EXPECT_TRUE(allclose(dx1, dx2, 1e-5f, 1e-5f));
@@ -463,24 +472,26 @@ TEST(MoeMlp, FusedAndSplitSwigluAgree) {
 TEST(MoeMlp, GeluFiniteDifference) {
     const int64_t N = 4, C = 6, F = 9;
     const std::vector<float> r = randn(N * C, 71);
-    for (GeluKind kind : {GeluKind::erf, GeluKind::tanh}) {
-        std::vector<float> x = randn(N * C, 72), wu = randn(F * C, 73, 0.4f),
-                           wd = randn(C * F, 74, 0.4f);
-        MlpCache cache;
-        auto fwd = [&]() {
-            std::vector<float> y(N * C);
-            gelu_mlp_forward(y.data(), x.data(), wu.data(), wd.data(), N, C, F, kind, cache);
-            return y;
-        };
-        auto f = [&]() { return dot(fwd(), r); };
-        fwd();
-        std::vector<float> dx(N * C), dwu(F * C, 0.0f), dwd(C * F, 0.0f);
-        gelu_mlp_backward(dx.data(), dwu.data(), dwd.data(), r.data(), x.data(), wu.data(),
-                          wd.data(), N, C, F, kind, cache);
-        EXPECT_TRUE(check_grad(f, x, dx, 1e-2f, 1e-3f, 1e-2f, 1000));
-        EXPECT_TRUE(check_grad(f, wu, dwu, 1e-2f, 1e-3f, 1e-2f, 1000));
-        EXPECT_TRUE(check_grad(f, wd, dwd, 1e-2f, 1e-3f, 1e-2f, 1000));
-    }
+    r1::testing::for_each_isa([&](r1::Isa) {
+        for (GeluKind kind : {GeluKind::erf, GeluKind::tanh}) {
+            std::vector<float> x = randn(N * C, 72), wu = randn(F * C, 73, 0.4f),
+                               wd = randn(C * F, 74, 0.4f);
+            MlpCache cache;
+            auto fwd = [&]() {
+                std::vector<float> y(N * C);
+                gelu_mlp_forward(y.data(), x.data(), wu.data(), wd.data(), N, C, F, kind, cache);
+                return y;
+            };
+            auto f = [&]() { return dot(fwd(), r); };
+            fwd();
+            std::vector<float> dx(N * C), dwu(F * C, 0.0f), dwd(C * F, 0.0f);
+            gelu_mlp_backward(dx.data(), dwu.data(), dwd.data(), r.data(), x.data(), wu.data(),
+                              wd.data(), N, C, F, kind, cache);
+            EXPECT_TRUE(check_grad(f, x, dx, 1e-2f, 1e-3f, 1e-2f, 1000));
+            EXPECT_TRUE(check_grad(f, wu, dwu, 1e-2f, 1e-3f, 1e-2f, 1000));
+            EXPECT_TRUE(check_grad(f, wd, dwd, 1e-2f, 1e-3f, 1e-2f, 1000));
+        }
+    });
 }
 
 // ------------------------------------------------------------------------- MoE layer
@@ -541,8 +552,8 @@ TEST(MoeLayer, GradientsFiniteDifference) {
     for (const Case& cs : {Case{GatingFunc::softmax, false, false, 1.0f, 0.0f},
                            Case{GatingFunc::sigmoid, true, true, 2.0f, 0.1f},
                            Case{GatingFunc::softmax, true, false, 1.0f, 0.05f}}) {
-        SCOPED_TRACE(::testing::Message() << "gating=" << (int)cs.g << " norm=" << cs.norm
-                                          << " aux=" << cs.aux);
+        SCOPED_TRACE(::testing::Message()
+                     << "gating=" << (int)cs.g << " norm=" << cs.norm << " aux=" << cs.aux);
         const ModelConfig cfg = tiny_moe_cfg(cs.g, cs.norm, cs.scale, cs.aux);
         const int64_t C = cfg.n_embd, E = cfg.n_expert, k = cfg.n_expert_used;
         // deterministic search for inputs whose top-k choice has a clear margin
@@ -560,7 +571,7 @@ TEST(MoeLayer, GradientsFiniteDifference) {
             if (selection_margin(route(logits, b, N, cfg.router()), b, N, E, k) > 0.05f) break;
         }
         MoeParams p(cfg, seed * 10, cs.bias);
-        const std::vector<float> r = randn(N * C, 300);   // loss = Σ r ⊙ y (+ aux)
+        const std::vector<float> r = randn(N * C, 300);  // loss = Σ r ⊙ y (+ aux)
         MoeLayer layer;
         std::vector<int64_t> counts0;
         auto f = [&]() {
@@ -575,7 +586,7 @@ TEST(MoeLayer, GradientsFiniteDifference) {
         counts0 = layer.expert_counts();
         EXPECT_EQ(std::accumulate(counts0.begin(), counts0.end(), (int64_t)0), N * k);
         if (cs.aux > 0) EXPECT_GT(layer.aux_loss(), 0.0f);
-        MoeParams gr(cfg, 0, false);   // same shapes; zero them (grads accumulate)
+        MoeParams gr(cfg, 0, false);  // same shapes; zero them (grads accumulate)
         for (auto* v : {&gr.gate_inp, &gr.gate_exps, &gr.up_exps, &gr.down_exps, &gr.gate_sh,
                         &gr.up_sh, &gr.down_sh})
             std::fill(v->begin(), v->end(), 0.0f);
@@ -587,7 +598,7 @@ TEST(MoeLayer, GradientsFiniteDifference) {
         g.gate_shexp = gr.gate_sh.data();
         g.up_shexp = gr.up_sh.data();
         g.down_shexp = gr.down_sh.data();
-        std::vector<float> dx(N * C, 123.0f);   // overwritten
+        std::vector<float> dx(N * C, 123.0f);  // overwritten
         layer.backward(dx.data(), r.data(), p.view(), g, cfg, 1.0f);
         const float eps = 2e-3f, atol = 2e-3f, rtol = 1e-2f;
         EXPECT_TRUE(check_grad(f, x, dx, eps, atol, rtol, 1000)) << "dx";
@@ -619,7 +630,8 @@ TEST(MoeLayer, MatchesDirectPerTokenSum) {
     std::vector<float> logits(N * E, 0.0f);
     for (int64_t t = 0; t < N; t++)
         for (int64_t e = 0; e < E; e++)
-            for (int64_t c = 0; c < C; c++) logits[t * E + e] += x[t * C + c] * p.gate_inp[e * C + c];
+            for (int64_t c = 0; c < C; c++)
+                logits[t * E + e] += x[t * C + c] * p.gate_inp[e * C + c];
     Routed r = route(logits, p.sel_bias.data(), N, cfg.router(), true);
     MlpCache cache;
     std::vector<float> expect(N * C), tmp(C);
@@ -629,10 +641,49 @@ TEST(MoeLayer, MatchesDirectPerTokenSum) {
         for (int64_t j = 0; j < k; j++) {
             const int64_t e = r.ids[t * k + j];
             swiglu_mlp_forward(tmp.data(), x.data() + t * C, p.gate_exps.data() + e * Fe * C,
-                               p.up_exps.data() + e * Fe * C, p.down_exps.data() + e * C * Fe,
-                               1, C, Fe, cache);
+                               p.up_exps.data() + e * Fe * C, p.down_exps.data() + e * C * Fe, 1, C,
+                               Fe, cache);
             for (int64_t c = 0; c < C; c++) expect[t * C + c] += r.w[t * k + j] * tmp[c];
         }
     }
     EXPECT_TRUE(allclose(y, expect, 1e-5f, 1e-4f));
+}
+
+TEST(MoeLayer, DeterministicAndReusesState) {
+    // Same inputs -> bit-identical outputs and gradients on a reused layer (buffers grown by
+    // an earlier, larger call must not leak into a smaller one); backward needs a train forward.
+    const ModelConfig cfg = tiny_moe_cfg(GatingFunc::sigmoid, true, 1.0f, 0.01f);
+    const int64_t C = cfg.n_embd;
+    MoeParams p(cfg, 91, true);
+    auto run = [&](MoeLayer& layer, int64_t B, int64_t T, std::vector<float>& dx,
+                   std::vector<float>& g_router) {
+        const int64_t N = B * T;
+        const std::vector<float> x = randn(N * C, 92), dy = randn(N * C, 93);
+        std::vector<float> y(N * C);
+        layer.forward(y.data(), x.data(), B, T, p.view(), cfg, true);
+        MoeParams gr(cfg, 0, false);
+        for (auto* v : {&gr.gate_inp, &gr.gate_exps, &gr.up_exps, &gr.down_exps, &gr.gate_sh,
+                        &gr.up_sh, &gr.down_sh})
+            std::fill(v->begin(), v->end(), 0.0f);
+        MoeGrads g{gr.gate_inp.data(), gr.gate_exps.data(), gr.up_exps.data(), gr.down_exps.data(),
+                   gr.gate_sh.data(),  gr.up_sh.data(),     gr.down_sh.data()};
+        dx.assign(N * C, 0.0f);
+        layer.backward(dx.data(), dy.data(), p.view(), g, cfg, 1.0f);
+        g_router = gr.gate_inp;
+        return y;
+    };
+    MoeLayer fresh, reused;
+    std::vector<float> dx1, dx2, gr1, gr2, dxb, grb;
+    run(reused, 4, 16, dxb, grb);  // larger call first
+    const std::vector<float> y1 = run(fresh, 2, 5, dx1, gr1);
+    const std::vector<float> y2 = run(reused, 2, 5, dx2, gr2);
+    EXPECT_EQ(y1, y2);
+    EXPECT_EQ(dx1, dx2);
+    EXPECT_EQ(gr1, gr2);
+    // backward consumed the forward state; an inference forward keeps none
+    MoeGrads none;
+    EXPECT_THROW(reused.backward(dx2.data(), dx2.data(), p.view(), none, cfg, 1.0f), r1::Error);
+    std::vector<float> x = randn(10 * C, 94), y(10 * C);
+    reused.forward(y.data(), x.data(), 2, 5, p.view(), cfg, false);
+    EXPECT_THROW(reused.backward(dx2.data(), dx2.data(), p.view(), none, cfg, 1.0f), r1::Error);
 }
