@@ -9,7 +9,7 @@
 //                dV += Pᵀ·dO,  dS = P ∘ (dO·Vᵀ − D) · scale,  dQ += dS·K,  dK += dSᵀ·Q.
 //              No two tasks write the same element, and each sum runs in a fixed order, so
 //              results do not depend on the thread count.
-// Tile products use the small kernels in backend/cpu/attention_kernels.h (AVX-512 or
+// Tile products use the small kernels in backend/cpu/attention_kernels.h (AVX-512, AVX2 or
 // portable, chosen by active_isa()). ref:: is the plain-loop oracle with an explicit T×T
 // probability matrix and double accumulation.
 #include "ops/attention.h"
@@ -58,6 +58,8 @@ struct Kernels {
 Kernels pick_kernels() {
     if (active_isa() == Isa::avx512)
         return {cpu::tile_gemm_avx512, cpu::exp_row_avx512, cpu::max_row_avx512};
+    if (active_isa() == Isa::avx2)
+        return {cpu::tile_gemm_avx2, cpu::exp_row_avx2, cpu::max_row_avx2};
     return {cpu::tile_gemm_portable, cpu::exp_row_portable, cpu::max_row_portable};
 }
 

@@ -47,9 +47,13 @@ LmHeadResult lm_head_xent(float* dh, float* dW, float* logp_out, float* entropy_
                           const float* h, const float* W, const int32_t* targets, int64_t N,
                           int64_t C, int64_t V, float grad_scale, const RowCoefFn* row_coef) {
     validate(targets, N, C, V, dh, dW, "lm_head_xent");
-    const bool avx512 = active_isa() == Isa::avx512;
-    const cpu::ExpRowMomFn exp_mom = avx512 ? cpu::exp_row_mom_avx512 : cpu::exp_row_mom_portable;
-    const cpu::MaxRowFn max_row = avx512 ? cpu::max_row_avx512 : cpu::max_row_portable;
+    const Isa isa = active_isa();
+    const cpu::ExpRowMomFn exp_mom = isa == Isa::avx512 ? cpu::exp_row_mom_avx512
+                                     : isa == Isa::avx2 ? cpu::exp_row_mom_avx2
+                                                        : cpu::exp_row_mom_portable;
+    const cpu::MaxRowFn max_row = isa == Isa::avx512 ? cpu::max_row_avx512
+                                  : isa == Isa::avx2 ? cpu::max_row_avx2
+                                                     : cpu::max_row_portable;
 
     const int64_t CH = std::min<int64_t>(chunk_rows(V), std::max<int64_t>(N, 1));
     Buffer<float> L(CH * V);                               // [CH, V] logits → dlogits

@@ -1,7 +1,8 @@
 // Small dense kernels for the tiled (flash-style) attention in src/ops/attention.cpp
 // (the row-exp ones are shared with the fused LM head, src/ops/lm_head.cpp).
 // Each exists as a portable version (attention_kernels.cpp, plain loops the compiler
-// vectorises at the base ISA) and an AVX-512 version (attention_avx512.cpp); the op picks
+// vectorises at the base ISA), an AVX2 version (attention_avx2.cpp) and an AVX-512 version
+// (attention_avx512.cpp); the op picks
 // one through r1::active_isa(). Tiles are small (≤ 64×64 plus a head dim ≤ a few hundred),
 // too small for a library GEMM call to pay off.
 #pragma once
@@ -32,6 +33,12 @@ void tile_gemm_portable(int64_t M, int64_t N, int64_t K, const float* A, int64_t
 float exp_row_portable(float* x, int64_t n, float scale, float sub);
 float max_row_portable(const float* x, int64_t n);
 float exp_row_mom_portable(float* x, int64_t n, float sub, float* sum_ex);
+
+void tile_gemm_avx2(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs, int64_t a_cs,
+                    const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate);
+float exp_row_avx2(float* x, int64_t n, float scale, float sub);
+float max_row_avx2(const float* x, int64_t n);
+float exp_row_mom_avx2(float* x, int64_t n, float sub, float* sum_ex);
 
 void tile_gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs,
                       int64_t a_cs, const float* B, int64_t ldb, float* C, int64_t ldc,
