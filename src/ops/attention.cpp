@@ -32,7 +32,7 @@ constexpr int64_t BR = 64;  // queries per block
 constexpr int64_t BC = 64;  // keys per tile
 
 void validate(const AttnShape& s, const char* who) {
-    R1_CHECK(s.B >= 1 && s.T >= 0, "[", who, "] bad B=", s.B, " T=", s.T);
+    R1_CHECK(s.B >= 0 && s.T >= 0, "[", who, "] bad B=", s.B, " T=", s.T);
     R1_CHECK(s.n_head >= 1 && s.n_head_kv >= 1 && s.n_head % s.n_head_kv == 0, "[", who,
              "] n_head=", s.n_head, " must be a multiple of n_head_kv=", s.n_head_kv);
     R1_CHECK(s.hd_qk >= 1 && s.hd_v >= 1, "[", who, "] bad head dims hd_qk=", s.hd_qk,
@@ -53,29 +53,19 @@ struct Kernels {
     cpu::TileGemmFn gemm;
     cpu::ExpRowFn exp_row;
     cpu::MaxRowFn max_row;
+    cpu::TransposeFn transpose;
 };
 
 Kernels pick_kernels() {
     if (active_isa() == Isa::avx512)
-        return {cpu::tile_gemm_avx512, cpu::exp_row_avx512, cpu::max_row_avx512};
+        return {cpu::tile_gemm_avx512, cpu::exp_row_avx512, cpu::max_row_avx512,
+                cpu::transpose_avx512};
     if (active_isa() == Isa::avx2)
-        return {cpu::tile_gemm_avx2, cpu::exp_row_avx2, cpu::max_row_avx2};
-    return {cpu::tile_gemm_portable, cpu::exp_row_portable, cpu::max_row_portable};
+        return {cpu::tile_gemm_avx2, cpu::exp_row_avx2, cpu::max_row_avx2, cpu::transpose_portable};
+    return {cpu::tile_gemm_portable, cpu::exp_row_portable, cpu::max_row_portable,
+            cpu::transpose_portable};
 }
 
-// dst[d*ld + j] = src[j*stride + d]  for j < n, d < hd   (transpose: [n, hd] → [hd, ld]).
-// Blocks of 32 keys, written row by row: the source block sits in L1 and the stores are
-// contiguous (storing down a column at a 1 KB stride instead costs ~8 cycles/element).
-void transpose_keys(float* dst, int64_t ld, const float* src, int64_t n, int64_t hd,
-                    int64_t stride) {
-    for (int64_t j0 = 0; j0 < n; j0 += 32) {
-        const int64_t j1 = std::min(n, j0 + 32);
-        for (int64_t d = 0; d < hd; d++) {
-            float* o = dst + d * ld;
-            for (int64_t j = j0; j < j1; j++) o[j] = src[j * stride + d];
-        }
-    }
-}
 // Σ a[i]·b[i] with 8 independent partial sums (vectorisable, fixed order, no long
 // dependency chain of scalar adds).
 float dot(const float* a, const float* b, int64_t n) {
@@ -87,9 +77,6 @@ float dot(const float* a, const float* b, int64_t n) {
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-void transpose_tile(float* dst, const float* src, int64_t n, int64_t hd, int64_t stride) {
-    transpose_keys(dst, BC, src, n, hd, stride);
-}
 
 // Causal tiles. Query row r of a block (index i0 + r) sees key column c of a tile (index
 // j0 + c) iff c <= r + off, off = i0 - j0 >= 0. On diagonal tiles the products below skip
@@ -162,9 +149,9 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
             for (int64_t j0 = 0; j0 < kend; j0 += BC) {
                 const int64_t nc = std::min(BC, kend - j0);
                 if (j0 + nc > kt_done) {
-                    transpose_keys(Kt.data() + kt_done, T,
-                                   k + (b * T + kt_done) * s.k_stride + g * dq_,
-                                   j0 + nc - kt_done, dq_, s.k_stride);
+                    K.transpose(Kt.data() + kt_done, T,
+                                k + (b * T + kt_done) * s.k_stride + g * dq_, s.k_stride,
+                                j0 + nc - kt_done, dq_);
                     kt_done = j0 + nc;
                 }
                 const int64_t off = i0 - j0;
@@ -232,8 +219,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                 const int64_t nc = std::min(BC, T - j0);
                 const float* kj = k + (b * T + j0) * s.k_stride + g * dq_;
                 const float* vj = v + (b * T + j0) * s.v_stride + g * dv_;
-                transpose_tile(Kt.data(), kj, nc, dq_, s.k_stride);
-                transpose_tile(Vt.data(), vj, nc, dv_, s.v_stride);
+                K.transpose(Kt.data(), BC, kj, s.k_stride, nc, dq_);  // [hd_qk, BC]
+                K.transpose(Vt.data(), BC, vj, s.v_stride, nc, dv_);  // [hd_v, BC]
                 std::fill(dKa.begin(), dKa.end(), 0.0f);
                 std::fill(dVa.begin(), dVa.end(), 0.0f);
                 for (int64_t hh = 0; hh < rep; hh++) {

@@ -125,6 +125,53 @@ void tile_gemm_avx512(int64_t M, int64_t N, int64_t K, const float* A, int64_t a
     }
 }
 
+// 16×16 blocks transposed in registers (unpack ps → unpack pd → two 128-bit lane shuffles);
+// ragged edges through masked loads/stores.
+void transpose_avx512(float* dst, int64_t ld, const float* src, int64_t stride, int64_t n,
+                      int64_t hd) {
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+        const int64_t nj = n - j0 < 16 ? n - j0 : 16;
+        const __mmask16 jm = tail_mask(nj);
+        for (int64_t d0 = 0; d0 < hd; d0 += 16) {
+            const int64_t nd = hd - d0 < 16 ? hd - d0 : 16;
+            const __mmask16 dm = tail_mask(nd);
+            __m512 r[16], t[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = i < nj ? _mm512_maskz_loadu_ps(dm, src + (j0 + i) * stride + d0)
+                              : _mm512_setzero_ps();
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) {
+                t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {  // r[4i+j], lane L: column 4L+j of rows 4i..4i+3
+                const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+                const __m512d c = _mm512_castps_pd(t[4 * i + 2]), e = _mm512_castps_pd(t[4 * i + 3]);
+                r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+                r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+                r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
+                r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
+            }
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);
+                const __m512 b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+                const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+                const __m512 e = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+                t[j] = _mm512_shuffle_f32x4(a, c, 0x88);       // column j
+                t[8 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);   // column 8 + j
+                t[4 + j] = _mm512_shuffle_f32x4(b, e, 0x88);   // column 4 + j
+                t[12 + j] = _mm512_shuffle_f32x4(b, e, 0xDD);  // column 12 + j
+            }
+#pragma GCC unroll 16
+            for (int c = 0; c < 16; c++)
+                if (c < nd) _mm512_mask_storeu_ps(dst + (d0 + c) * ld + j0, jm, t[c]);
+        }
+    }
+}
+
 float exp_row_avx512(float* x, int64_t n, float scale, float sub) {
     const __m512 vs = _mm512_set1_ps(scale), vsub = _mm512_set1_ps(sub);
     __m512 acc = _mm512_setzero_ps();

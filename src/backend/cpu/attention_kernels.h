@@ -27,6 +27,15 @@ using ExpRowMomFn = float (*)(float* x, int64_t n, float sub, float* sum_ex);
 // max_j x[j] (n >= 1)
 using MaxRowFn = float (*)(const float* x, int64_t n);
 
+// dst[d*ld + j] = src[j*stride + d]  for j < n, d < hd   ([n, hd] rows → [hd, ld] columns)
+using TransposeFn = void (*)(float* dst, int64_t ld, const float* src, int64_t stride, int64_t n,
+                             int64_t hd);
+
+void transpose_portable(float* dst, int64_t ld, const float* src, int64_t stride, int64_t n,
+                        int64_t hd);
+void transpose_avx512(float* dst, int64_t ld, const float* src, int64_t stride, int64_t n,
+                      int64_t hd);
+
 void tile_gemm_portable(int64_t M, int64_t N, int64_t K, const float* A, int64_t a_rs,
                         int64_t a_cs, const float* B, int64_t ldb, float* C, int64_t ldc,
                         bool accumulate);
