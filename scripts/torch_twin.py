@@ -20,7 +20,7 @@ the weight), group-limited top-k, norm_topk, route scale, shared experts, sequen
 loss (DeepSeek-V3 eq. 17-20). Ties break toward the lower index in C++; the twin re-draws
 tokens until the first forward has no near-ties.
 
-usage: torch_twin.py --config cfg.json --seed S --out fixture.safetensors
+usage: torch_twin.py --seed S --config cfg.json --out fixture.safetensors [--config .. --out ..]
 """
 import argparse, json, math, struct, sys
 import numpy as np
@@ -360,13 +360,20 @@ def write_safetensors(path, tensors, metadata):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--config", required=True)
+    ap.add_argument("--config", required=True, action="append",
+                    help="config JSON; repeat with --out for several fixtures in one run")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, action="append")
     a = ap.parse_args()
+    if len(a.config) != len(a.out):
+        sys.exit("torch_twin: give one --out per --config")
     torch.set_num_threads(1)
-    c = json.load(open(a.config))
-    gen = torch.Generator().manual_seed(a.seed)
+    for cfg_path, out_path in zip(a.config, a.out):
+        make_fixture(json.load(open(cfg_path)), a.seed, out_path)
+
+
+def make_fixture(c, seed, out_path):
+    gen = torch.Generator().manual_seed(seed)
     P = init_params(c, gen)
     rot = (c["qk_rope_head_dim"] if c["attn"] == "mla" else c["head_dim"])
     tables = rope_tables(c, rot, c["n_ctx"]) if c["pos"] == "rope" else (None, None)
@@ -420,7 +427,7 @@ def main():
     out["losses"] = np.array(tl, dtype=np.float32)
     out["ce_losses"] = np.array(cl, dtype=np.float32)
     out["aux_losses"] = np.array(al, dtype=np.float32)
-    write_safetensors(a.out, out, {"min_margin": repr(margins.min), "seed": str(a.seed),
+    write_safetensors(out_path, out, {"min_margin": repr(margins.min), "seed": str(seed),
                                    "torch": torch.__version__})
 
 

@@ -2,7 +2,7 @@
 //
 // For each small config the twin writes initial weights, a batch, logits, the loss, EVERY
 // parameter gradient and the losses of 10 torch.optim.AdamW steps; we load the same weights
-// and compare. Fixtures are generated on first use into <build>/test-tmp/golden/, named by a
+// and compare. Fixtures are generated on first use (all in one twin run) into <build>/test-tmp/golden/, named by a
 // hash of the config JSON and the twin's source, so editing either regenerates them.
 //
 // Tolerances (fp32 everywhere): logits 1e-4 abs; loss 1e-5 rel; gradients 1e-3 rel with an
@@ -13,6 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -41,31 +44,48 @@ std::string read_text(const std::string& path) {
     return ss.str();
 }
 
-// Runs the twin for cfg (unless a fixture for this exact config + twin source exists).
-std::string fixture(const std::string& name, const ModelConfig& cfg, int seed) {
-    namespace fs = std::filesystem;
-    const std::string dir = std::string(R1_BINARY_DIR) + "/test-tmp/golden";
-    fs::create_directories(dir);
+struct Case {
+    std::string name;
+    ModelConfig cfg;
+};
+std::vector<Case> all_cases();
+constexpr int kSeed = 1;
+
+// Fixture path for a case: named by a hash of its config JSON, the twin's source and the seed.
+std::string fixture_base(const Case& c) {
     nlohmann::json j;
-    to_json(j, cfg);
+    to_json(j, c.cfg);
     const std::string twin = std::string(R1_SOURCE_DIR) + "/scripts/torch_twin.py";
-    const size_t h = std::hash<std::string>{}(j.dump() + read_text(twin) + std::to_string(seed));
+    const size_t h = std::hash<std::string>{}(j.dump() + read_text(twin) + std::to_string(kSeed));
     char hex[32];
     std::snprintf(hex, sizeof hex, "%016zx", h);
-    const std::string base = dir + "/" + name + "-" + hex;
-    const std::string out = base + ".safetensors";
-    if (fs::exists(out)) return out;
-    {
-        std::ofstream f(base + ".json");
-        f << j.dump(2);
+    return std::string(R1_BINARY_DIR) + "/test-tmp/golden/" + c.name + "-" + hex;
+}
+
+// Generates every missing fixture with ONE twin run (importing torch costs seconds; each
+// model a fraction of that). Files appear atomically (tmp + rename), so concurrent test
+// processes at worst duplicate work. Returns false if the twin failed.
+bool ensure_fixtures() {
+    namespace fs = std::filesystem;
+    fs::create_directories(std::string(R1_BINARY_DIR) + "/test-tmp/golden");
+    const std::string twin = std::string(R1_SOURCE_DIR) + "/scripts/torch_twin.py";
+    std::string args;
+    std::vector<std::string> made;
+    const std::string tag = std::to_string((long)::getpid());
+    for (const Case& c : all_cases()) {
+        const std::string base = fixture_base(c);
+        if (fs::exists(base + ".safetensors")) continue;
+        nlohmann::json j;
+        to_json(j, c.cfg);
+        std::ofstream(base + ".json") << j.dump(2);
+        args += " --config " + base + ".json --out " + base + ".tmp" + tag;
+        made.push_back(base);
     }
-    const std::string tmp = base + ".tmp";
-    const std::string cmd = "/usr/bin/python3 " + twin + " --config " + base + ".json --seed " +
-                            std::to_string(seed) + " --out " + tmp;
-    const int rc = std::system(cmd.c_str());
-    if (rc != 0) return "";
-    fs::rename(tmp, out);
-    return out;
+    if (made.empty()) return true;
+    const std::string cmd = "/usr/bin/python3 " + twin + " --seed " + std::to_string(kSeed) + args;
+    if (std::system(cmd.c_str()) != 0) return false;
+    for (const auto& base : made) fs::rename(base + ".tmp" + tag, base + ".safetensors");
+    return true;
 }
 
 // Elementwise |a - b| <= atol + rtol·|b| with atol = floor_rel · max|b|; names the worst entry.
@@ -93,10 +113,10 @@ struct Golden {
     std::vector<int32_t> tokens, targets;
 };
 
-Golden load(const std::string& name, const ModelConfig& cfg, int seed) {
+Golden load(const Case& c) {
     Golden g;
-    g.path = fixture(name, cfg, seed);
-    if (g.path.empty()) return g;
+    if (!ensure_fixtures()) return g;
+    g.path = fixture_base(c) + ".safetensors";
     g.st = std::make_unique<r1::SafetensorsReader>(g.path);
     for (int64_t v : g.st->read_i64("tokens")) g.tokens.push_back((int32_t)v);
     for (int64_t v : g.st->read_i64("targets")) g.targets.push_back((int32_t)v);
@@ -109,10 +129,13 @@ void load_weights(r1::Model& m, const r1::SafetensorsReader& st) {
         st.read_f32_into("w." + p.name, ps.data().data() + p.offset, p.numel);
 }
 
-void run_golden(const std::string& name, const ModelConfig& cfg, bool check_backward,
-                int seed = 1) {
+void run_golden(const std::string& name) {
+    const auto cases = all_cases();
+    auto it_case = std::find_if(cases.begin(), cases.end(), [&](const Case& c) { return c.name == name; });
+    ASSERT_NE(it_case, cases.end()) << name;
+    const ModelConfig& cfg = it_case->cfg;
     cfg.validate();
-    Golden g = load(name, cfg, seed);
+    Golden g = load(*it_case);
     ASSERT_FALSE(g.path.empty()) << "torch twin failed for " << name
                                  << " (needs /usr/bin/python3 with torch)";
     const auto& st = *g.st;
@@ -135,7 +158,6 @@ void run_golden(const std::string& name, const ModelConfig& cfg, bool check_back
     const float ref_loss = st.read_f32("loss")[0], ref_aux = st.read_f32("aux_loss")[0];
     r1::StepStats ls = m.loss(g.tokens.data(), g.targets.data(), kB, kT);
     EXPECT_NEAR(ls.loss, ref_loss, 1e-5 * std::fabs(ref_loss) + 1e-6);
-    if (!check_backward) return;
 
     // loss and every gradient
     m.params().zero_grad();
@@ -280,11 +302,16 @@ ModelConfig mla_moe_cfg() {
     return c;
 }
 
+std::vector<Case> all_cases() {
+    return {{"gpt2", gpt2_cfg()},     {"qwen2", qwen2_cfg()}, {"moe-v2", moe_v2_cfg()},
+            {"moe-v3", moe_v3_cfg()}, {"mla", mla_cfg()},     {"mla-moe", mla_moe_cfg()}};
+}
+
 }  // namespace
 
-TEST(Golden, Gpt2Dense) { run_golden("gpt2", gpt2_cfg(), true); }
-TEST(Golden, Qwen2Dense) { run_golden("qwen2", qwen2_cfg(), true); }
-TEST(Golden, DeepSeekMoeV2) { run_golden("moe-v2", moe_v2_cfg(), true); }
-TEST(Golden, DeepSeekMoeV3) { run_golden("moe-v3", moe_v3_cfg(), true); }
-TEST(Golden, Mla) { run_golden("mla", mla_cfg(), true); }
-TEST(Golden, MlaMoe) { run_golden("mla-moe", mla_moe_cfg(), true); }
+TEST(Golden, Gpt2Dense) { run_golden("gpt2"); }
+TEST(Golden, Qwen2Dense) { run_golden("qwen2"); }
+TEST(Golden, DeepSeekMoeV2) { run_golden("moe-v2"); }
+TEST(Golden, DeepSeekMoeV3) { run_golden("moe-v3"); }
+TEST(Golden, Mla) { run_golden("mla"); }
+TEST(Golden, MlaMoe) { run_golden("mla-moe"); }
