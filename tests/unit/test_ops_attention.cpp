@@ -147,11 +147,16 @@ TEST(OpsAttention, GradientsFiniteDifference) {
     }
 }
 
-TEST(OpsAttention, BackwardIndependentOfThreadCount) {
+TEST(OpsAttention, IndependentOfThreadCount) {
     AttnData d(kCases[3], 77);  // GQA, fused
-    std::vector<float> lse(d.s.B * d.s.n_head * d.s.T);
-    attention_forward(d.out.data(), lse.data(), d.q(), d.k(), d.v(), d.s);
+    std::vector<float> lse(d.s.B * d.s.n_head * d.s.T), lse1(lse.size()), out1(d.out.size());
     const int saved = num_threads();
+    set_num_threads(1);
+    attention_forward(out1.data(), lse1.data(), d.q(), d.k(), d.v(), d.s);
+    set_num_threads(2);
+    attention_forward(d.out.data(), lse.data(), d.q(), d.k(), d.v(), d.s);
+    EXPECT_EQ(out1, d.out);
+    EXPECT_EQ(lse1, lse);
     AttnData d1 = d, d2 = d;
     set_num_threads(1);
     attention_backward(d1.dq(), d1.dk(), d1.dv(), d.dout.data(), d.out.data(), lse.data(), d.q(),
