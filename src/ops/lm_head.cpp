@@ -4,7 +4,8 @@
 //   per row:    m = max L, e = exp(L − m), lse = m + log Σe, logp = L[t] − lse,
 //               entropy = lse − Σ p·L = log Σe − Σ e·(L − m) / Σe
 //   coef_r    = grad_scale, or row_coef(r, logp) (called on the calling thread, in row order,
-//               so callbacks need not be thread-safe); rows with target −1 get coef 0
+//               so callbacks need not be thread-safe; not called in forward-only mode,
+//               dh == null); rows with target −1 get coef 0
 //   L        ← coef · (softmax − onehot)              (in place: L becomes dlogits)
 //   dh_chunk  = dlogits · W,   dW += dlogitsᵀ · h_chunk   (GEMMs; beta 1 for dW)
 // Deterministic: per-row work is independent, the loss is summed in row order, and each
@@ -90,7 +91,7 @@ LmHeadResult lm_head_xent(float* dh, float* dW, float* logp_out, float* entropy_
             }
             res.loss_sum -= logp[i];
             res.n_valid++;
-            coef[i] = row_coef ? (*row_coef)(r, logp[i]) : grad_scale;
+            coef[i] = row_coef && dh ? (*row_coef)(r, logp[i]) : grad_scale;
         }
         if (!dh) continue;
         parallel_for(
@@ -144,7 +145,7 @@ LmHeadResult lm_head_xent(float* dh, float* dW, float* logp_out, float* entropy_
         if (t < 0) continue;
         res.loss_sum -= lp;
         res.n_valid++;
-        const double coef = row_coef ? (*row_coef)(r, (float)lp) : grad_scale;
+        const double coef = row_coef && dh ? (*row_coef)(r, (float)lp) : grad_scale;
         for (int64_t v = 0; v < V; v++)
             dl[r * V + v] = coef * (std::exp(l[v] - lse) - (v == t ? 1.0 : 0.0));
     }
