@@ -498,12 +498,13 @@ TEST(MoeMlp, GeluFiniteDifference) {
 
 namespace {
 
-ModelConfig tiny_moe_cfg(GatingFunc g, bool norm, float scale, float aux_alpha) {
+ModelConfig tiny_moe_cfg(GatingFunc g, bool norm, float scale, float aux_alpha,
+                         int64_t n_shared = 1) {
     ModelConfig c;
     c.n_embd = 8;
     c.n_expert = 4;
     c.n_expert_used = 2;
-    c.n_expert_shared = 1;
+    c.n_expert_shared = n_shared;
     c.n_ff_exp = 6;
     c.gating = g;
     c.expert_weights_norm = norm;
@@ -548,13 +549,15 @@ TEST(MoeLayer, GradientsFiniteDifference) {
         GatingFunc g;
         bool norm, bias;
         float scale, aux;
+        int64_t n_shared = 1;
     };
     for (const Case& cs : {Case{GatingFunc::softmax, false, false, 1.0f, 0.0f},
                            Case{GatingFunc::sigmoid, true, true, 2.0f, 0.1f},
-                           Case{GatingFunc::softmax, true, false, 1.0f, 0.05f}}) {
-        SCOPED_TRACE(::testing::Message()
-                     << "gating=" << (int)cs.g << " norm=" << cs.norm << " aux=" << cs.aux);
-        const ModelConfig cfg = tiny_moe_cfg(cs.g, cs.norm, cs.scale, cs.aux);
+                           Case{GatingFunc::softmax, true, false, 1.0f, 0.05f},
+                           Case{GatingFunc::sigmoid, false, false, 1.0f, 0.0f, 0}}) {
+        SCOPED_TRACE(::testing::Message() << "gating=" << (int)cs.g << " norm=" << cs.norm
+                                          << " aux=" << cs.aux << " shared=" << cs.n_shared);
+        const ModelConfig cfg = tiny_moe_cfg(cs.g, cs.norm, cs.scale, cs.aux, cs.n_shared);
         const int64_t C = cfg.n_embd, E = cfg.n_expert, k = cfg.n_expert_used;
         // deterministic search for inputs whose top-k choice has a clear margin
         std::vector<float> x;
@@ -619,34 +622,42 @@ TEST(MoeLayer, GradientsFiniteDifference) {
 TEST(MoeLayer, MatchesDirectPerTokenSum) {
     // y_t = shared(x_t) + Σ_j w_tj · expert_{ids_tj}(x_t), computed token by token with the
     // plain MLP (an independent path through the maths), against the grouped layer.
+    // Second case: group-limited routing (2 groups of 2, keep 1) taken from the model config.
     const int64_t B = 3, T = 5, N = B * T;
-    const ModelConfig cfg = tiny_moe_cfg(GatingFunc::sigmoid, true, 1.5f, 0.0f);
-    const int64_t C = cfg.n_embd, E = cfg.n_expert, k = cfg.n_expert_used, Fe = cfg.n_ff_exp;
-    MoeParams p(cfg, 77, true);
-    const std::vector<float> x = randn(N * C, 78);
-    MoeLayer layer;
-    std::vector<float> y(N * C);
-    layer.forward(y.data(), x.data(), B, T, p.view(), cfg, false);
-    std::vector<float> logits(N * E, 0.0f);
-    for (int64_t t = 0; t < N; t++)
-        for (int64_t e = 0; e < E; e++)
-            for (int64_t c = 0; c < C; c++)
-                logits[t * E + e] += x[t * C + c] * p.gate_inp[e * C + c];
-    Routed r = route(logits, p.sel_bias.data(), N, cfg.router(), true);
-    MlpCache cache;
-    std::vector<float> expect(N * C), tmp(C);
-    for (int64_t t = 0; t < N; t++) {
-        swiglu_mlp_forward(expect.data() + t * C, x.data() + t * C, p.gate_sh.data(),
-                           p.up_sh.data(), p.down_sh.data(), 1, C, Fe, cache);
-        for (int64_t j = 0; j < k; j++) {
-            const int64_t e = r.ids[t * k + j];
-            swiglu_mlp_forward(tmp.data(), x.data() + t * C, p.gate_exps.data() + e * Fe * C,
-                               p.up_exps.data() + e * Fe * C, p.down_exps.data() + e * C * Fe, 1, C,
-                               Fe, cache);
-            for (int64_t c = 0; c < C; c++) expect[t * C + c] += r.w[t * k + j] * tmp[c];
+    ModelConfig grouped = tiny_moe_cfg(GatingFunc::sigmoid, true, 1.5f, 0.0f);
+    grouped.n_expert_groups = 2;
+    grouped.n_group_used = 1;
+    for (const ModelConfig& cfg : {tiny_moe_cfg(GatingFunc::sigmoid, true, 1.5f, 0.0f), grouped}) {
+        SCOPED_TRACE(::testing::Message() << "groups=" << cfg.n_expert_groups);
+        const int64_t C = cfg.n_embd, E = cfg.n_expert, k = cfg.n_expert_used, Fe = cfg.n_ff_exp;
+        MoeParams p(cfg, 77, true);
+        const std::vector<float> x = randn(N * C, 78);
+        MoeLayer layer;
+        std::vector<float> y(N * C);
+        layer.forward(y.data(), x.data(), B, T, p.view(), cfg, false);
+        std::vector<float> logits(N * E, 0.0f);
+        for (int64_t t = 0; t < N; t++)
+            for (int64_t e = 0; e < E; e++)
+                for (int64_t c = 0; c < C; c++)
+                    logits[t * E + e] += x[t * C + c] * p.gate_inp[e * C + c];
+        Routed r = route(logits, p.sel_bias.data(), N, cfg.router(), true);
+        MlpCache cache;
+        std::vector<float> expect(N * C), tmp(C);
+        for (int64_t t = 0; t < N; t++) {
+            swiglu_mlp_forward(expect.data() + t * C, x.data() + t * C, p.gate_sh.data(),
+                               p.up_sh.data(), p.down_sh.data(), 1, C, Fe, cache);
+            for (int64_t j = 0; j < k; j++) {
+                const int64_t e = r.ids[t * k + j];
+                swiglu_mlp_forward(tmp.data(), x.data() + t * C, p.gate_exps.data() + e * Fe * C,
+                                   p.up_exps.data() + e * Fe * C, p.down_exps.data() + e * C * Fe,
+                                   1, C, Fe, cache);
+                for (int64_t c = 0; c < C; c++) expect[t * C + c] += r.w[t * k + j] * tmp[c];
+            }
         }
+        EXPECT_TRUE(allclose(y, expect, 1e-5f, 1e-4f));
+        if (cfg.n_expert_groups == 2)  // every token's experts come from one group
+            for (int64_t t = 0; t < N; t++) EXPECT_EQ(r.ids[t * k] / 2, r.ids[t * k + 1] / 2);
     }
-    EXPECT_TRUE(allclose(y, expect, 1e-5f, 1e-4f));
 }
 
 TEST(MoeLayer, DeterministicAndReusesState) {
