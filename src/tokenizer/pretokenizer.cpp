@@ -189,7 +189,7 @@ Regex::Regex(const std::string& pattern, bool literal, const std::string& source
     std::string pcre = literal ? pattern : onig_to_pcre2(pattern);
     int err = 0;
     PCRE2_SIZE off = 0;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+    uint32_t opts = literal ? PCRE2_UTF | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP;  // UCP is not allowed with LITERAL
     pcre2_code* code =
         pcre2_compile((PCRE2_SPTR)pcre.data(), pcre.size(), opts, &err, &off, nullptr);
     if (!code) {

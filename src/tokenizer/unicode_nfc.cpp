@@ -1,7 +1,7 @@
 // NFC / NFD per UAX #15: full canonical decomposition (Hangul algorithmically), canonical
 // ordering of combining marks by combining class, then canonical composition of unblocked
 // pairs. Text that is all below U+0300 is returned as is (nothing there decomposes into or
-// composes with anything), which is the common case and costs one scan.
+// composes with anything under NFC), which is the common case and costs one scan.
 #include "tokenizer/unicode_nfc.h"
 
 #include <algorithm>
@@ -101,7 +101,9 @@ std::string encode(const std::vector<uint32_t>& cps) {
 }  // namespace
 
 std::string nfd(std::string_view s) {
-    if (all_below_0300(s)) return std::string(s);
+    bool ascii = true;
+    for (unsigned char c : s) ascii &= c < 0x80;
+    if (ascii) return std::string(s);
     return encode(decompose_and_order(s));
 }
 

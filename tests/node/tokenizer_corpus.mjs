@@ -10,6 +10,7 @@ const english = [
   "Mixed Case: It'S, wE'Re, yOu'Ve, sHe'Ll, i'M, He'D, Don'T",
   "rock 'n' roll, 'quoted', ''double'', 'tis the season",
   "The long s: it\u017Fs and the Kelvin sign: 5 \u212A; apostrophe\u2019s curly",
+  "'\u017Ftart it'\u017Fs DON'\u017FTOP x  \u180E",
   "Let x be the number of apples. Then 3x + 2 = 17, so x = 5.",
   "Wait, let me reconsider. Actually, the answer should be 42.",
   "Email me at someone@example.com or visit https://example.org/path?q=1&r=two#frag",
