@@ -2,13 +2,17 @@
 // the oracle) and the public entry points, which split rows across threads and run the
 // AVX2/AVX-512 row kernels from backend/cpu/norm_*.cpp (scalar ISA -> ref).
 //
-// Backward is two passes: dx row-parallel, then dw/db column-parallel (each thread owns a
-// slice of C and walks all rows in order), so parameter gradients are deterministic for
-// any thread count and need no per-thread partial buffers.
+// Backward sweeps x/dy once: rows are cut into fixed chunks of kRowChunk rows (independent
+// of the thread count); each chunk writes its dx rows and its own dw/db partial sums, then the
+// partials are added to dw/db column-parallel in chunk order. Parameter gradients are thus
+// bit-identical for any thread count. The partials ([N/32, C], small) live in a per-calling-
+// thread scratch that is reused, so a warm call allocates nothing.
 #include "ops/norm.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "backend/cpu/elementwise_kernels.h"
 #include "core/cpu.h"
@@ -105,9 +109,43 @@ void check_norm(const char* op, int64_t N, int64_t C) {
 // Rows per task: about 4K floats of work each, so small inputs stay on one thread.
 int64_t row_grain(int64_t C) { return std::max<int64_t>(1, 4096 / C); }
 
-// Column slices for the parameter-gradient pass: blocks of 64 columns (4 AVX-512 vectors of
-// accumulators per output), at least ~4K floats of work per task.
-constexpr int64_t kColBlock = 64;
+constexpr int64_t kRowChunk = 32;
+
+float* scratch(size_t n) {
+    thread_local std::vector<float> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
+// rows(dwp, dbp, r0, r1) runs the ISA row kernel on rows [r0, r1) with zeroed partials.
+template <class Rows>
+void norm_backward_chunked(float* dw, float* db, int64_t N, int64_t C, const Rows& rows) {
+    const int64_t nch = (N + kRowChunk - 1) / kRowChunk;
+    if (nch == 0) return;
+    float* pw = scratch((size_t)(nch * C * (db ? 2 : 1)));  // [nch, C] (+ [nch, C] for db)
+    float* pb = db ? pw + nch * C : nullptr;
+    parallel_for(
+        nch,
+        [&](int64_t ch0, int64_t ch1) {
+            for (int64_t ch = ch0; ch < ch1; ch++) {
+                std::memset(pw + ch * C, 0, (size_t)C * sizeof(float));
+                if (pb) std::memset(pb + ch * C, 0, (size_t)C * sizeof(float));
+                rows(pw + ch * C, pb ? pb + ch * C : nullptr, ch * kRowChunk,
+                     std::min(N, (ch + 1) * kRowChunk));
+            }
+        },
+        std::max<int64_t>(1, 4096 / (kRowChunk * C)));
+    parallel_for(
+        C,
+        [&](int64_t c0, int64_t c1) {
+            for (int64_t ch = 0; ch < nch; ch++) {
+                for (int64_t c = c0; c < c1; c++) dw[c] += pw[ch * C + c];
+                if (db)
+                    for (int64_t c = c0; c < c1; c++) db[c] += pb[ch * C + c];
+            }
+        },
+        std::max<int64_t>(64, 16384 / nch));
+}
 
 }  // namespace
 
@@ -134,26 +172,12 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dy, const 
     R1_CHECK(mean && rstd, "[layernorm_backward] mean/rstd from the forward pass are required");
     const Isa isa = active_isa();
     if (isa == Isa::scalar) return ref::layernorm_backward(dx, dw, db, dy, x, w, mean, rstd, N, C);
-    parallel_for(
-        N,
-        [&](int64_t r0, int64_t r1) {
-            if (isa == Isa::avx512)
-                cpu::avx512::layernorm_bwd_dx_rows(dx, dy, x, w, mean, rstd, r0, r1, C);
-            else
-                cpu::avx2::layernorm_bwd_dx_rows(dx, dy, x, w, mean, rstd, r0, r1, C);
-        },
-        row_grain(C));
-    const int64_t nblk = (C + kColBlock - 1) / kColBlock;
-    parallel_for(
-        nblk,
-        [&](int64_t b0, int64_t b1) {
-            const int64_t c0 = b0 * kColBlock, c1 = std::min(C, b1 * kColBlock);
-            if (isa == Isa::avx512)
-                cpu::avx512::norm_param_grad_cols(dw, db, dy, x, mean, rstd, N, C, c0, c1);
-            else
-                cpu::avx2::norm_param_grad_cols(dw, db, dy, x, mean, rstd, N, C, c0, c1);
-        },
-        std::max<int64_t>(1, 4096 / std::max<int64_t>(1, N * kColBlock)));
+    norm_backward_chunked(dw, db, N, C, [&](float* dwp, float* dbp, int64_t r0, int64_t r1) {
+        if (isa == Isa::avx512)
+            cpu::avx512::layernorm_bwd_rows(dx, dwp, dbp, dy, x, w, mean, rstd, r0, r1, C);
+        else
+            cpu::avx2::layernorm_bwd_rows(dx, dwp, dbp, dy, x, w, mean, rstd, r0, r1, C);
+    });
 }
 
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* w, int64_t N,
@@ -178,26 +202,12 @@ void rmsnorm_backward(float* dx, float* dw, const float* dy, const float* x, con
     R1_CHECK(rstd, "[rmsnorm_backward] rstd from the forward pass is required");
     const Isa isa = active_isa();
     if (isa == Isa::scalar) return ref::rmsnorm_backward(dx, dw, dy, x, w, rstd, N, C);
-    parallel_for(
-        N,
-        [&](int64_t r0, int64_t r1) {
-            if (isa == Isa::avx512)
-                cpu::avx512::rmsnorm_bwd_dx_rows(dx, dy, x, w, rstd, r0, r1, C);
-            else
-                cpu::avx2::rmsnorm_bwd_dx_rows(dx, dy, x, w, rstd, r0, r1, C);
-        },
-        row_grain(C));
-    const int64_t nblk = (C + kColBlock - 1) / kColBlock;
-    parallel_for(
-        nblk,
-        [&](int64_t b0, int64_t b1) {
-            const int64_t c0 = b0 * kColBlock, c1 = std::min(C, b1 * kColBlock);
-            if (isa == Isa::avx512)
-                cpu::avx512::norm_param_grad_cols(dw, nullptr, dy, x, nullptr, rstd, N, C, c0, c1);
-            else
-                cpu::avx2::norm_param_grad_cols(dw, nullptr, dy, x, nullptr, rstd, N, C, c0, c1);
-        },
-        std::max<int64_t>(1, 4096 / std::max<int64_t>(1, N * kColBlock)));
+    norm_backward_chunked(dw, nullptr, N, C, [&](float* dwp, float*, int64_t r0, int64_t r1) {
+        if (isa == Isa::avx512)
+            cpu::avx512::rmsnorm_bwd_rows(dx, dwp, dy, x, w, rstd, r0, r1, C);
+        else
+            cpu::avx2::rmsnorm_bwd_rows(dx, dwp, dy, x, w, rstd, r0, r1, C);
+    });
 }
 
 }  // namespace r1

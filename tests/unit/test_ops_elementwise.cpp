@@ -165,6 +165,29 @@ TEST(OpsNorm, RmsNormGradients) {
     }
 }
 
+// Parameter gradients are reduced in fixed row chunks: identical bits for 1 and 2 threads.
+TEST(OpsNorm, BackwardDeterministicAcrossThreadCounts) {
+    const int64_t N = 1000, C = 96;
+    Vec x = randn(N * C, 41), w = randn(C, 42), b = randn(C, 43), dy = randn(N * C, 44);
+    Vec y(N * C), m(N), s(N);
+    r1::layernorm_forward(y.data(), m.data(), s.data(), x.data(), w.data(), b.data(), N, C, 1e-5f);
+    const int saved = r1::num_threads();
+    Vec dw[2], db[2], dx[2], rw[2];
+    for (int t = 0; t < 2; t++) {
+        r1::set_num_threads(t + 1);
+        dw[t].assign(C, 0.5f), db[t].assign(C, 0.5f), dx[t].resize(N * C), rw[t].assign(C, 0.f);
+        r1::layernorm_backward(dx[t].data(), dw[t].data(), db[t].data(), dy.data(), x.data(),
+                               w.data(), m.data(), s.data(), N, C);
+        r1::rmsnorm_backward(dx[t].data(), rw[t].data(), dy.data(), x.data(), w.data(), s.data(),
+                             N, C);
+    }
+    r1::set_num_threads(saved);
+    EXPECT_EQ(dw[0], dw[1]);
+    EXPECT_EQ(db[0], db[1]);
+    EXPECT_EQ(rw[0], rw[1]);
+    EXPECT_EQ(dx[0], dx[1]);
+}
+
 TEST(OpsNorm, BadShapeThrows) {
     float v = 0;
     EXPECT_THROW(r1::rmsnorm_forward(&v, &v, &v, &v, 1, 0, 1e-6f), r1::Error);

@@ -14,18 +14,15 @@ namespace r1::cpu {
     /* norm: x, y, dx, dy [N, C]; w, b [C]; mean, rstd [N] */                                   \
     void layernorm_fwd_rows(float* y, float* mean, float* rstd, const float* x, const float* w, \
                             const float* b, int64_t r0, int64_t r1, int64_t C, float eps);      \
-    void layernorm_bwd_dx_rows(float* dx, const float* dy, const float* x, const float* w,      \
-                               const float* mean, const float* rstd, int64_t r0, int64_t r1,    \
-                               int64_t C);                                                      \
+    /* backward rows [r0, r1): dx overwritten; the rows' dw/db contributions are ADDED to   */ \
+    /* the partial sums dwp/dbp [C] (dbp may be null), rows in order.                       */ \
+    void layernorm_bwd_rows(float* dx, float* dwp, float* dbp, const float* dy, const float* x, \
+                            const float* w, const float* mean, const float* rstd, int64_t r0,   \
+                            int64_t r1, int64_t C);                                             \
     void rmsnorm_fwd_rows(float* y, float* rstd, const float* x, const float* w, int64_t r0,    \
                           int64_t r1, int64_t C, float eps);                                    \
-    void rmsnorm_bwd_dx_rows(float* dx, const float* dy, const float* x, const float* w,        \
-                             const float* rstd, int64_t r0, int64_t r1, int64_t C);             \
-    /* dw[c] += sum_n dy*xhat, db[c] += sum_n dy over columns [c0, c1), rows in order;     */   \
-    /* mean == nullptr means RMSNorm (xhat = x*rstd); db may be null.                      */   \
-    void norm_param_grad_cols(float* dw, float* db, const float* dy, const float* x,            \
-                              const float* mean, const float* rstd, int64_t N, int64_t C,       \
-                              int64_t c0, int64_t c1);                                          \
+    void rmsnorm_bwd_rows(float* dx, float* dwp, const float* dy, const float* x, const float* w, \
+                          const float* rstd, int64_t r0, int64_t r1, int64_t C);                \
     /* activations over n contiguous floats */                                                  \
     void gelu_fwd(float* y, const float* x, int64_t n, GeluKind kind);                          \
     void gelu_bwd(float* dx, const float* dy, const float* x, int64_t n, GeluKind kind);        \

@@ -1,7 +1,9 @@
 // Internal: LayerNorm / RMSNorm row kernels, written once over simd.h and compiled by
 // norm_avx2.cpp and norm_avx512.cpp. Float vector accumulators (two independent chains),
 // two-pass mean/variance; the ref:: loops in ops/norm.cpp accumulate in double and the tests
-// bound the difference.
+// bound the difference. Backward makes one sweep over x/dy per row: the row reductions, then
+// dx together with the row's dw/db contribution added into a per-chunk partial
+// (ops/norm.cpp sums the partials in chunk order).
 #include "backend/cpu/elementwise_kernels.h"
 #include "backend/cpu/simd.h"
 
@@ -65,9 +67,9 @@ void layernorm_fwd_rows(float* y, float* mean, float* rstd, const float* x, cons
     }
 }
 
-void layernorm_bwd_dx_rows(float* dx, const float* dy, const float* x, const float* w,
-                           const float* mean, const float* rstd, int64_t r0, int64_t r1,
-                           int64_t C) {
+void layernorm_bwd_rows(float* dx, float* dwp, float* dbp, const float* dy, const float* x,
+                        const float* w, const float* mean, const float* rstd, int64_t r0,
+                        int64_t r1, int64_t C) {
     for (int64_t n = r0; n < r1; n++) {
         const float* xr = x + n * C;
         const float* dyr = dy + n * C;
@@ -88,17 +90,24 @@ void layernorm_bwd_dx_rows(float* dx, const float* dy, const float* x, const flo
             sgx = vfmadd(g, (vload_n(xr + c, r) - vm) * vs, sgx);
         }
         const VF gm = vset1(vhsum(sg) / (float)C), gxm = vset1(vhsum(sgx) / (float)C);
-        // pass 2: dx = (g - mean(g) - xhat * mean(g*xhat)) * rstd
+        // pass 2 (row still in L1): dx = (g - mean(g) - xhat * mean(g*xhat)) * rstd, and the
+        // parameter partials dw += dy*xhat, db += dy
         for (c = 0; c + kW <= C; c += kW) {
-            const VF g = vload(dyr + c) * vload(w + c);
+            const VF d = vload(dyr + c);
+            const VF g = d * vload(w + c);
             const VF xhat = (vload(xr + c) - vm) * vs;
             vstore(dxr + c, vfnmadd(xhat, gxm, g - gm) * vs);
+            vstore(dwp + c, vfmadd(d, xhat, vload(dwp + c)));
+            if (dbp) vstore(dbp + c, vload(dbp + c) + d);
         }
         if (c < C) {
             const int64_t r = C - c;
-            const VF g = vload_n(dyr + c, r) * vload_n(w + c, r);
+            const VF d = vload_n(dyr + c, r);
+            const VF g = d * vload_n(w + c, r);
             const VF xhat = (vload_n(xr + c, r) - vm) * vs;
             vstore_n(dxr + c, vfnmadd(xhat, gxm, g - gm) * vs, r);
+            vstore_n(dwp + c, vfmadd(d, xhat, vload_n(dwp + c, r)), r);
+            if (dbp) vstore_n(dbp + c, vload_n(dbp + c, r) + d, r);
         }
     }
 }
@@ -117,8 +126,8 @@ void rmsnorm_fwd_rows(float* y, float* rstd, const float* x, const float* w, int
     }
 }
 
-void rmsnorm_bwd_dx_rows(float* dx, const float* dy, const float* x, const float* w,
-                         const float* rstd, int64_t r0, int64_t r1, int64_t C) {
+void rmsnorm_bwd_rows(float* dx, float* dwp, const float* dy, const float* x, const float* w,
+                      const float* rstd, int64_t r0, int64_t r1, int64_t C) {
     for (int64_t n = r0; n < r1; n++) {
         const float* xr = x + n * C;
         const float* dyr = dy + n * C;
@@ -135,58 +144,21 @@ void rmsnorm_bwd_dx_rows(float* dx, const float* dy, const float* x, const float
             const int64_t r = C - c;
             a1 = vfmadd(vload_n(dyr + c, r) * vload_n(w + c, r), vload_n(xr + c, r), a1);
         }
-        // dx = (g - xhat * mean(g*xhat)) * rstd, xhat = x*rstd  =>  g*rstd - x * k
+        // dx = (g - xhat * mean(g*xhat)) * rstd with xhat = x*rstd  =>  g*rstd - x*k;
+        // dw partial += dy * xhat
         const float k = vhsum(a0 + a1) / (float)C * rstd[n] * rstd[n] * rstd[n];
         const VF vk = vset1(k);
-        for (c = 0; c + kW <= C; c += kW)
-            vstore(dxr + c, vfnmadd(vload(xr + c), vk, vload(dyr + c) * vload(w + c) * vs));
+        for (c = 0; c + kW <= C; c += kW) {
+            const VF d = vload(dyr + c), xv = vload(xr + c);
+            vstore(dxr + c, vfnmadd(xv, vk, d * vload(w + c) * vs));
+            vstore(dwp + c, vfmadd(d, xv * vs, vload(dwp + c)));
+        }
         if (c < C) {
             const int64_t r = C - c;
-            vstore_n(dxr + c,
-                     vfnmadd(vload_n(xr + c, r), vk, vload_n(dyr + c, r) * vload_n(w + c, r) * vs),
-                     r);
+            const VF d = vload_n(dyr + c, r), xv = vload_n(xr + c, r);
+            vstore_n(dxr + c, vfnmadd(xv, vk, d * vload_n(w + c, r) * vs), r);
+            vstore_n(dwp + c, vfmadd(d, xv * vs, vload_n(dwp + c, r)), r);
         }
-    }
-}
-
-void norm_param_grad_cols(float* dw, float* db, const float* dy, const float* x,
-                          const float* mean, const float* rstd, int64_t N, int64_t C,
-                          int64_t c0, int64_t c1) {
-    int64_t c = c0;
-    // Full blocks of 4 vectors: 4 (or 8) independent accumulator chains over the rows.
-    for (; c + 4 * kW <= c1; c += 4 * kW) {
-        VF aw[4], ab[4];
-        for (int j = 0; j < 4; j++) {
-            aw[j] = vload(dw + c + j * kW);
-            ab[j] = db ? vload(db + c + j * kW) : vzero();
-        }
-        for (int64_t n = 0; n < N; n++) {
-            const float* xr = x + n * C + c;
-            const float* dyr = dy + n * C + c;
-            const VF vs = vset1(rstd[n]), vm = vset1(mean ? mean[n] : 0.0f);
-            for (int j = 0; j < 4; j++) {
-                const VF g = vload(dyr + j * kW);
-                aw[j] = vfmadd(g, (vload(xr + j * kW) - vm) * vs, aw[j]);
-                ab[j] = ab[j] + g;
-            }
-        }
-        for (int j = 0; j < 4; j++) {
-            vstore(dw + c + j * kW, aw[j]);
-            if (db) vstore(db + c + j * kW, ab[j]);
-        }
-    }
-    // Remaining columns one (possibly partial) vector at a time.
-    for (; c < c1; c += kW) {
-        const int64_t r = c1 - c < kW ? c1 - c : kW;
-        VF aw = vload_n(dw + c, r), ab = db ? vload_n(db + c, r) : vzero();
-        for (int64_t n = 0; n < N; n++) {
-            const VF vs = vset1(rstd[n]), vm = vset1(mean ? mean[n] : 0.0f);
-            const VF g = vload_n(dy + n * C + c, r);
-            aw = vfmadd(g, (vload_n(x + n * C + c, r) - vm) * vs, aw);
-            ab = ab + g;
-        }
-        vstore_n(dw + c, aw, r);
-        if (db) vstore_n(db + c, ab, r);
     }
 }
 
