@@ -141,7 +141,9 @@ r1::cli::Register reg(
             ->group("");
         app.footer(
             "Reads all of stdin as one string. Text that is not valid UTF-8 is tokenized as if\n"
-            "each invalid sequence were U+FFFD. Decoding prints the exact text, no newline.");
+            "each invalid sequence were U+FFFD. Decoding prints the exact text, no newline.\n"
+            "Only tokenizer.json files are read for now; tokenizers embedded in GGUF files\n"
+            "will come later.");
         return [o] { return run_tokenize(*o); };
     });
 }  // namespace
