@@ -36,16 +36,13 @@ std::string Progress::format_duration(double s) {
 
 void Progress::update(int64_t i, const std::string& extra) {
     if (!enabled_ || finished_) return;
-    if (i0_ < 0) {
-        i0_ = i;
-        start_ = std::chrono::steady_clock::now();
-    }
+    if (i0_ < 0) i0_ = 0;
     i_ = i;
     extra_ = extra;
     const auto now = std::chrono::steady_clock::now();
     const double since = std::chrono::duration<double>(now - last_draw_).count();
     const double min_gap = tty_ ? 0.1 : line_interval_s_;
-    if (drawn_ && since < min_gap && i_ < total_) return;
+    if (drawn_ && since < min_gap) return;  // finish() prints the final state
     draw(false);
 }
 
@@ -72,6 +69,12 @@ void Progress::draw(bool final) {
     else
         std::fprintf(stderr, "%s\n", line);
     std::fflush(stderr);
+}
+
+void Progress::set_start(int64_t i0) {
+    i0_ = i0;
+    i_ = i0;
+    start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
 void Progress::clear() {

@@ -15,8 +15,10 @@ public:
              double line_interval_s = 5.0);
     ~Progress();
 
-    // i items done of total (the bar starts counting rate from the first update's i, so a
-    // resumed run shows its own rate and an honest ETA). extra: free text after the ETA.
+    // Where counting starts (a resumed run starts at its checkpoint's step, so the rate and
+    // ETA are its own); default 0. Call before the first update; resets the clock.
+    void set_start(int64_t i0);
+    // i items done of total. extra: free text after the ETA.
     void update(int64_t i, const std::string& extra = {});
     // Prints the final state and a newline (idempotent; the destructor calls it).
     void finish();

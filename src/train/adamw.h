@@ -32,6 +32,8 @@ public:
     int64_t t() const { return t_; }        // steps taken
     Buffer<float>& m() { return m_; }
     Buffer<float>& v() { return v_; }
+    const Buffer<float>& m() const { return m_; }
+    const Buffer<float>& v() const { return v_; }
     void set_t(int64_t t) { t_ = t; }        // checkpoint restore
 
 private:
