@@ -207,6 +207,9 @@ void convert_bf16_to_f32(float* dst, const uint16_t* src, int64_t n) {
 
 // ---- block quantisation (ggml reference semantics) -----------------------------------------
 
+namespace ref {
+
+
 void quantize_q8_0(BlockQ8_0* dst, const float* src, int64_t n) {
     R1_CHECK(n >= 0 && n % kQK == 0, "[dtype] quantize_q8_0: length ", n,
              " is not a multiple of ", kQK);
@@ -275,6 +278,64 @@ void dequantize_q4_0(float* dst, const BlockQ4_0* src, int64_t n) {
             dst[i * kQK + j + kQK / 2] = x1 * d;
         }
     }
+}
+
+}  // namespace ref
+
+namespace {
+// Blocks per task when splitting long rows across threads (quantising a whole tensor).
+constexpr int64_t kBlockGrain = 2048;
+
+void check_blocks(const char* op, int64_t n) {
+    R1_CHECK(n >= 0 && n % kQK == 0, "[dtype] ", op, ": length ", n, " is not a multiple of ", kQK);
+}
+}  // namespace
+
+void quantize_q8_0(BlockQ8_0* dst, const float* src, int64_t n) {
+    check_blocks("quantize_q8_0", n);
+    const Isa isa = active_isa();
+    if (isa == Isa::scalar) return ref::quantize_q8_0(dst, src, n);
+    parallel_for(
+        n / kQK,
+        [&](int64_t b0, int64_t b1) {
+            if (isa == Isa::avx512) cpu::avx512::quantize_q8_0(dst + b0, src + b0 * kQK, b1 - b0);
+            else cpu::avx2::quantize_q8_0(dst + b0, src + b0 * kQK, b1 - b0);
+        },
+        kBlockGrain);
+}
+
+void dequantize_q8_0(float* dst, const BlockQ8_0* src, int64_t n) {
+    check_blocks("dequantize_q8_0", n);
+    const Isa isa = active_isa();
+    if (isa == Isa::scalar) return ref::dequantize_q8_0(dst, src, n);
+    parallel_for(
+        n / kQK,
+        [&](int64_t b0, int64_t b1) {
+            if (isa == Isa::avx512) cpu::avx512::dequantize_q8_0(dst + b0 * kQK, src + b0, b1 - b0);
+            else cpu::avx2::dequantize_q8_0(dst + b0 * kQK, src + b0, b1 - b0);
+        },
+        kBlockGrain);
+}
+
+// Q4_0 quantisation runs once per exported tensor: the scalar rules are fast enough.
+void quantize_q4_0(BlockQ4_0* dst, const float* src, int64_t n) {
+    check_blocks("quantize_q4_0", n);
+    parallel_for(
+        n / kQK, [&](int64_t b0, int64_t b1) { ref::quantize_q4_0(dst + b0, src + b0 * kQK, (b1 - b0) * kQK); },
+        kBlockGrain);
+}
+
+void dequantize_q4_0(float* dst, const BlockQ4_0* src, int64_t n) {
+    check_blocks("dequantize_q4_0", n);
+    const Isa isa = active_isa();
+    if (isa == Isa::scalar) return ref::dequantize_q4_0(dst, src, n);
+    parallel_for(
+        n / kQK,
+        [&](int64_t b0, int64_t b1) {
+            if (isa == Isa::avx512) cpu::avx512::dequantize_q4_0(dst + b0 * kQK, src + b0, b1 - b0);
+            else cpu::avx2::dequantize_q4_0(dst + b0 * kQK, src + b0, b1 - b0);
+        },
+        kBlockGrain);
 }
 
 // ---- generic --------------------------------------------------------------------------------

@@ -53,12 +53,17 @@ void dequantize_q8_0(float* dst, const BlockQ8_0* src, int64_t n);
 void quantize_q4_0(BlockQ4_0* dst, const float* src, int64_t n);
 void dequantize_q4_0(float* dst, const BlockQ4_0* src, int64_t n);
 
-// Plain scalar loops over the functions above: the oracle for the fast row conversions.
+// Plain scalar loops: the oracle for the fast (SIMD, threaded) versions above, which are
+// bit-identical to them.
 namespace ref {
 void convert_f32_to_f16(uint16_t* dst, const float* src, int64_t n);
 void convert_f16_to_f32(float* dst, const uint16_t* src, int64_t n);
 void convert_f32_to_bf16(uint16_t* dst, const float* src, int64_t n);
 void convert_bf16_to_f32(float* dst, const uint16_t* src, int64_t n);
+void quantize_q8_0(BlockQ8_0* dst, const float* src, int64_t n);
+void dequantize_q8_0(float* dst, const BlockQ8_0* src, int64_t n);
+void quantize_q4_0(BlockQ4_0* dst, const float* src, int64_t n);
+void dequantize_q4_0(float* dst, const BlockQ4_0* src, int64_t n);
 }  // namespace ref
 
 // Any supported type -> f32 (n elements of raw data of type t).

@@ -314,6 +314,46 @@ TEST(DType, QuantiseErrorBounds) {
     EXPECT_THROW(r1::dequantize_q4_0(y4.data(), q4.data(), 31), r1::Error);
 }
 
+TEST(DType, FastQuantKernelsBitExact) {
+    const int64_t nb = 5000, n = nb * 32;  // > 2 task grains: threaded too
+    auto x = r1::testing::randn(n, 17, 2.0f);
+    r1::Rng r(3);
+    for (int64_t b = 0; b < nb; b++) {
+        float* blk = x.data() + b * 32;
+        switch (b % 8) {
+            case 0:  // amax 127 -> id = 1: x*id hits exact .5 ties (roundf: away from zero)
+                for (int j = 0; j < 32; j++) blk[j] = (float)((int)(r.below(255)) - 127) / 2.0f;
+                blk[0] = 127.0f;
+                break;
+            case 1: for (int j = 0; j < 32; j++) blk[j] = 0.0f; break;  // d = 0
+            case 2: blk[r.below(32)] = std::numeric_limits<float>::quiet_NaN(); break;
+            case 3: blk[5] = -INFINITY; break;
+            case 4: for (int j = 0; j < 32; j++) blk[j] *= 1e-6f; break;  // f16-subnormal scale
+            default: break;
+        }
+    }
+    std::vector<r1::BlockQ8_0> q0(nb);
+    std::vector<r1::BlockQ4_0> q4(nb);
+    r1::ref::quantize_q8_0(q0.data(), x.data(), n);
+    r1::ref::quantize_q4_0(q4.data(), x.data(), n);
+    std::vector<float> d0(n), d4(n);
+    r1::ref::dequantize_q8_0(d0.data(), q0.data(), n);
+    r1::ref::dequantize_q4_0(d4.data(), q4.data(), n);
+    for_each_isa([&](r1::Isa) {
+        std::vector<r1::BlockQ8_0> q(nb);
+        std::vector<r1::BlockQ4_0> qq(nb);
+        r1::quantize_q8_0(q.data(), x.data(), n);
+        r1::quantize_q4_0(qq.data(), x.data(), n);
+        EXPECT_EQ(0, std::memcmp(q.data(), q0.data(), nb * sizeof(r1::BlockQ8_0)));
+        EXPECT_EQ(0, std::memcmp(qq.data(), q4.data(), nb * sizeof(r1::BlockQ4_0)));
+        std::vector<float> y(n), y4(n);
+        r1::dequantize_q8_0(y.data(), q0.data(), n);
+        r1::dequantize_q4_0(y4.data(), q4.data(), n);
+        EXPECT_EQ(0, std::memcmp(y.data(), d0.data(), n * 4));
+        EXPECT_EQ(0, std::memcmp(y4.data(), d4.data(), n * 4));
+    });
+}
+
 // ------------------------------------------------------------------------------ generic
 
 TEST(DType, NamesSizesAndGenericConversions) {

@@ -9,7 +9,10 @@
 //   GELU tanh: 0.5*x*(1 + tanh(u)) == x * sigmoid(2u), u = √(2/π)(x + 0.044715x³), so no
 //              tanh is needed; dy/dx = s + 2x s(1-s) u'  with 1-s = e*s, e = exp(-2u).
 //   SiLU     : y = x*s, s = sigmoid(x);  dy/dx = s (1 + x (1-s)).
-// Float evaluation adds a few ulp: ~5e-7 relative where the function is not tiny.
+// Measured against the double refs on a dense grid over [-12, 12] (both ISAs): forward
+// values within 1.3e-6 relative (GELU), 2.2e-7 (SiLU); derivatives within 2.4e-7 absolute
+// (they cross zero as differences of O(1) terms, so relative error there is meaningless).
+// tests/unit/test_ops_elementwise.cpp checks 2e-6 relative / 1e-6 absolute.
 #include "backend/cpu/elementwise_kernels.h"
 #include "backend/cpu/simd.h"
 
