@@ -31,6 +31,7 @@ struct RouterConfig {
 };
 
 // logits: [N, E]; sel_bias: [E] or null.
+// Ties (equal biased scores, equal group scores) go to the LOWER expert / group index.
 // Out: ids [N, k] (expert index per slot, in descending biased-score order),
 //      weights [N, k], scores [N, E] (gating output, saved for backward).
 void moe_route_forward(int32_t* ids, float* weights, float* scores, const float* logits,
