@@ -221,6 +221,21 @@ ModelConfig gpt2_cfg() {
     return c;
 }
 
+// bench-moe's family in small: GPT-2 blocks with every FFN a softmax top-2 MoE (no
+// renormalisation) plus one shared expert, as ../shared/peers/torch_train.py.
+ModelConfig gpt2_moe_cfg() {
+    ModelConfig c = gpt2_cfg();
+    c.qkv_bias = false;
+    c.n_ff = 0;
+    c.n_expert = 8;
+    c.n_expert_used = 2;
+    c.n_expert_shared = 1;
+    c.n_ff_exp = 16;
+    c.n_layer_dense_lead = 0;
+    c.gating = r1::GatingFunc::softmax;
+    return c;
+}
+
 ModelConfig qwen2_cfg() {
     ModelConfig c = base_small();
     c.arch = r1::Arch::qwen2;
@@ -304,12 +319,14 @@ ModelConfig mla_moe_cfg() {
 
 std::vector<Case> all_cases() {
     return {{"gpt2", gpt2_cfg()},     {"qwen2", qwen2_cfg()}, {"moe-v2", moe_v2_cfg()},
-            {"moe-v3", moe_v3_cfg()}, {"mla", mla_cfg()},     {"mla-moe", mla_moe_cfg()}};
+            {"moe-v3", moe_v3_cfg()}, {"mla", mla_cfg()},     {"mla-moe", mla_moe_cfg()},
+            {"gpt2-moe", gpt2_moe_cfg()}};
 }
 
 }  // namespace
 
 TEST(Golden, Gpt2Dense) { run_golden("gpt2"); }
+TEST(Golden, Gpt2Moe) { run_golden("gpt2-moe"); }
 TEST(Golden, Qwen2Dense) { run_golden("qwen2"); }
 TEST(Golden, DeepSeekMoeV2) { run_golden("moe-v2"); }
 TEST(Golden, DeepSeekMoeV3) { run_golden("moe-v3"); }
