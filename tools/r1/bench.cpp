@@ -1,0 +1,154 @@
+// r1 bench train — training throughput on the exact configs of ../shared/peers/torch_train.py
+// (B=16, T=256, random tokens, AdamW lr 1e-3), reported as one JSON line for scripts:
+//   tok_s, ms_per_step (median of the timed steps), params, gflops (model FLOP/s) and mfu
+//   against an fp32 GEMM peak this command measures itself on the same threads.
+// Model FLOPs per token (PaLM/nanoGPT convention, what "MFU" usually means):
+//   6·N_active_matmul + 12·L·H·D·T   (forward+backward; attention counted non-causal)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "core/buffer.h"
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "model/model.h"
+#include "ops/matmul.h"
+#include "train/adamw.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Best-of-5 GFLOP/s of a square fp32 GEMM (n = 1024): the peak MFU is measured against.
+double measure_gemm_peak() {
+    const int64_t n = 1024;
+    r1::Buffer<float> a(n * n), b(n * n), c(n * n);
+    r1::Rng rng(1);
+    for (auto& x : a) x = rng.uniform();
+    for (auto& x : b) x = rng.uniform();
+    double best = 0;
+    for (int rep = 0; rep < 6; rep++) {
+        auto t0 = Clock::now();
+        r1::gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+        double s = seconds_since(t0);
+        if (rep > 0) best = std::max(best, 2.0 * n * n * n / s / 1e9);
+    }
+    return best;
+}
+
+// Parameters that take part in a matmul for one token (the "N" of 6N).
+double matmul_params_per_token(const r1::ModelConfig& c) {
+    double per_token = 0;
+    const r1::ParamSet layout(c);
+    for (const auto& p : layout.infos()) {
+        if (p.shape.size() < 2) continue;
+        const std::string& n = p.name;
+        if (n == "token_embd.weight" || n == "position_embd.weight") continue;  // lookups
+        double numel = (double)p.numel;
+        if (n.find("_exps.") != std::string::npos)  // only k of E experts run per token
+            numel *= (double)c.n_expert_used / (double)c.n_expert;
+        per_token += numel;
+    }
+    if (c.tie_embeddings) per_token += (double)c.n_vocab * c.n_embd;
+    return per_token;
+}
+
+struct BenchTrainOptions {
+    std::string config = "dense";
+    int steps = 8;
+    int batch = 16;
+    int seq = 256;
+    bool json = false;
+};
+
+int run_bench_train(const BenchTrainOptions& o) {
+    r1::ModelConfig cfg = r1::ModelConfig::preset("bench-" + o.config);
+    R1_CHECK(o.seq <= cfg.n_ctx, "[bench] --seq ", o.seq, " exceeds the model context ", cfg.n_ctx);
+    r1::Model model(cfg);
+    model.init_weights(0);
+    r1::AdamWConfig acfg;
+    acfg.beta1 = 0.9f, acfg.beta2 = 0.999f, acfg.weight_decay = 0.01f;  // torch defaults
+    r1::AdamW opt(model.params(), acfg);
+
+    const int64_t B = o.batch, T = o.seq, N = B * T;
+    std::vector<int32_t> tokens(N), targets(N);
+    r1::Rng rng(0);
+    for (int64_t i = 0; i < N; i++) {
+        tokens[i] = (int32_t)rng.below(cfg.n_vocab);
+        targets[i] = (int32_t)rng.below(cfg.n_vocab);
+    }
+    const int warmup = 2;
+    std::vector<double> times;
+    double loss = 0;
+    for (int s = 0; s < warmup + o.steps; s++) {
+        auto t0 = Clock::now();
+        model.params().zero_grad();
+        loss = model.forward_backward(tokens.data(), targets.data(), B, T, 1.0f).loss;
+        opt.step(model.params(), 1e-3f);
+        if (s >= warmup) times.push_back(seconds_since(t0));
+        if (!o.json)
+            std::fprintf(stderr, "\rstep %d/%d  loss %.4f", s + 1, warmup + o.steps, loss);
+    }
+    if (!o.json) std::fprintf(stderr, "\n");
+    std::sort(times.begin(), times.end());
+    const double med = times[times.size() / 2];
+    const double tok_s = (double)N / med;
+    const double flops_per_token =
+        6.0 * matmul_params_per_token(cfg) +
+        12.0 * cfg.n_layer * cfg.n_head * cfg.head_dim * (double)T;
+    const double gflops = flops_per_token * tok_s / 1e9;
+    const double peak = measure_gemm_peak();
+
+    nlohmann::json j = {{"engine", "r1.cpp"},
+                        {"config", o.config},
+                        {"params", model.params().size()},
+                        {"threads", r1::num_threads()},
+                        {"isa", r1::cpu_summary()},
+                        {"batch", B},
+                        {"seq", T},
+                        {"tok_s", tok_s},
+                        {"ms_per_step", med * 1000},
+                        {"gflops", gflops},
+                        {"gemm_peak_gflops", peak},
+                        {"mfu", gflops / peak},
+                        {"final_loss", loss}};
+    if (o.json) {
+        std::printf("%s\n", j.dump().c_str());
+    } else {
+        std::printf("bench train %s: %lld params, %.0f tok/s, %.1f ms/step, %.1f GFLOP/s "
+                    "(MFU %.1f%% of a measured %.0f GFLOP/s GEMM peak)\n",
+                    o.config.c_str(), (long long)model.params().size(), tok_s, med * 1000,
+                    gflops, 100 * gflops / peak, peak);
+    }
+    return 0;
+}
+
+r1::cli::Register reg("bench", "Benchmarks (training throughput; decode speed later)",
+                      [](CLI::App& app) {
+    app.require_subcommand(1);
+    auto o = std::make_shared<BenchTrainOptions>();
+    CLI::App* train = app.add_subcommand(
+        "train", "Training tokens/s on the peer configs of shared/peers/torch_train.py");
+    train->add_option("--config", o->config, "dense | moe")
+        ->check(CLI::IsMember({"dense", "moe"}));
+    train->add_option("--steps", o->steps, "timed steps (after 2 warm-up steps)")
+        ->check(CLI::PositiveNumber);
+    train->add_option("--batch", o->batch, "sequences per step")->check(CLI::PositiveNumber);
+    train->add_option("--seq", o->seq, "tokens per sequence")->check(CLI::PositiveNumber);
+    train->add_flag("--json", o->json, "print one JSON line");
+    return [o, train]() -> int {
+        if (train->parsed()) return run_bench_train(*o);
+        return 2;
+    };
+});
+
+}  // namespace
