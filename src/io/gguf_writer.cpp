@@ -77,8 +77,9 @@ void Writer::add(std::string key, Value v) {
 
 Writer::Tensor& Writer::new_tensor(std::string name, const std::vector<int64_t>& dims, DType type,
                                    size_t nbytes) {
-    R1_CHECK(!name.empty() && name.size() <= kMaxNameBytes, "[gguf] writer: tensor name '", name,
-             "' must be 1..", kMaxNameBytes, " bytes");
+    // Empty names are legal GGUF (the reader accepts them, so the writer does too).
+    R1_CHECK(name.size() <= kMaxNameBytes, "[gguf] writer: tensor name '", name,
+             "' is longer than ", kMaxNameBytes, " bytes");
     R1_CHECK(valid_utf8(name), "[gguf] writer: tensor name is not valid UTF-8");
     R1_CHECK(!tensor_index_.count(name), "[gguf] writer: duplicate tensor '", name, "'");
     R1_CHECK(dims.size() <= (size_t)kMaxDims, "[gguf] writer: tensor '", name, "' has ",
