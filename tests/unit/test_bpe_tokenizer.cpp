@@ -44,8 +44,9 @@ json tiny_tokenizer() {
         "type": "BPE", "dropout": null, "unk_token": null, "fuse_unk": false,
         "byte_fallback": false, "ignore_merges": false,
         "vocab": {"a": 0, "b": 1, "c": 2, "Ġ": 3, "ab": 4, "abc": 5, "Ġa": 6, "Ġab": 7,
-                  "Ã": 8, "©": 9, "Ã©": 10, "d": 11, "[": 12, "X": 13, "]": 14},
-        "merges": ["a b", "ab c", ["Ġ", "a"], "Ġa b", "Ã ©"]
+                  "Ã": 8, "©": 9, "Ã©": 10, "d": 11, "[": 12, "X": 13, "]": 14,
+                  "1": 15, "2": 16, "12": 17},
+        "merges": ["a b", "ab c", ["Ġ", "a"], "Ġa b", "Ã ©", "1 2"]
       }
     })");
 }
@@ -109,6 +110,19 @@ TEST(BpeTokenizer, IgnoreMerges) {
     auto t = r1::BpeTokenizer::from_json(j, json(), "tiny.json");
     EXPECT_EQ(t.encode(" ab"), (Ids{7}));  // whole word is in the vocab: no merging
     EXPECT_EQ(t.encode("abab"), (Ids{4, 4}));
+}
+
+TEST(BpeTokenizer, DigitsAndNfcNormalizer) {
+    json j = tiny_tokenizer();
+    EXPECT_EQ(r1::BpeTokenizer::from_json(j, json(), "t").encode("12"), (Ids{17}));
+    json byte_level = j["pre_tokenizer"];
+    j["pre_tokenizer"] = {{"type", "Sequence"},
+                          {"pretokenizers",
+                           {{{"type", "Digits"}, {"individual_digits", true}}, byte_level}}};
+    j["normalizer"] = {{"type", "NFC"}};
+    auto t = r1::BpeTokenizer::from_json(j, json(), "t");
+    EXPECT_EQ(t.encode("12"), (Ids{15, 16}));  // digits isolated before BPE can merge them
+    EXPECT_EQ(t.encode("e\u0301"), (Ids{10}));  // NFC: e + combining acute -> é
 }
 
 TEST(BpeTokenizer, StreamingNeverSplitsACharacter) {
