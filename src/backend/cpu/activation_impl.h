@@ -34,8 +34,9 @@ inline void map2(float* y, const float* a, const float* b, int64_t n, Fn f) {
 
 // Phi(x) = P(N(0,1) < x), relative-accurate in both tails' meaningful range.
 inline VF normal_cdf(VF x) {
-    const VF z = vabs(x) * vset1(0.70710678118654752f);
-    const VF t = vset1(1.0f) / vfmadd(z, vset1(0.5f), vset1(1.0f));
+    // z capped at 10 (erfc(10) underflows to 0 anyway) keeps t in vrcp's range for x = ±Inf
+    const VF z = vmin(vset1(10.0f), vabs(x) * vset1(0.70710678118654752f));
+    const VF t = vrcp(vfmadd(z, vset1(0.5f), vset1(1.0f)));
     VF p = vset1(0.17087277f);
     p = vfmadd(p, t, vset1(-0.82215223f));
     p = vfmadd(p, t, vset1(1.48851587f));
