@@ -524,6 +524,13 @@ TEST(TrainData, TextAndJsonlCorpora) {
 // ---- trainer end to end ---------------------------------------------------------------------
 
 TEST(TrainLoop, CrashAfterCheckpointThenResumeIsBitIdentical) {
+    // One thread: this checks the resume logic; tests/cli/train_resume.sh can run with more.
+    const int saved_threads = num_threads();
+    set_num_threads(1);
+    struct Restore {
+        int n;
+        ~Restore() { set_num_threads(n); }
+    } restore{saved_threads};
     TrainOptions o;
     o.model = "tiny-dense";
     o.config = resolve_model_config(o.model);
