@@ -29,7 +29,8 @@ struct YarnParams {
 RopeTable rope_table(int64_t rot_dim, int64_t max_pos, float freq_base,
                      const YarnParams& yarn = {});
 
-// Rotates, in place or out of place, the first rot_dim floats of each head.
+// Rotates, in place or out of place, the first rot_dim floats of each head. Out of place,
+// only those floats of y are written (the rest of each head in y is left as it was).
 // x, y: element (n, h, d) at [n * token_stride + h * head_stride + d]; pos: [N].
 void rope_forward(float* y, const float* x, const int32_t* pos, int64_t N, int64_t n_head,
                   int64_t token_stride, int64_t head_stride, const RopeTable& t,

@@ -415,6 +415,23 @@ TEST(OpsSoftmax, FastMatchesRef) {
     }
 }
 
+// Documented edge behaviour: a fully masked row is NaN (as PyTorch), +large logits do not
+// overflow (max subtraction).
+TEST(OpsSoftmax, EdgeRows) {
+    const int64_t cols = 19;
+    Vec x(3 * cols, -INFINITY);
+    for (int64_t c = 0; c < cols; c++) x[cols + c] = 1000.0f + c, x[2 * cols + c] = -1000.0f;
+    for_each_isa([&](r1::Isa) {
+        Vec y(3 * cols);
+        r1::softmax_forward(y.data(), x.data(), 3, cols);
+        for (int64_t c = 0; c < cols; c++) {
+            EXPECT_TRUE(std::isnan(y[c]));
+            EXPECT_NEAR(y[cols + c], std::exp((double)c - (cols - 1)) * (1 - std::exp(-1.0)), 1e-6);
+            EXPECT_NEAR(y[2 * cols + c], 1.0 / cols, 1e-7);
+        }
+    });
+}
+
 TEST(OpsSoftmax, Gradients) {
     for (int64_t cols : {1, 7, 33}) {
         SCOPED_TRACE(::testing::Message() << "cols=" << cols);
