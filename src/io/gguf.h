@@ -153,6 +153,7 @@ struct TensorInfo {
     const void* data = nullptr;   // into the mapping / caller's buffer
     size_t nbytes = 0;
     int64_t numel() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
+    std::vector<int64_t> dims() const { return {ne.begin(), ne.begin() + n_dims}; }
 };
 
 struct ReadOptions {

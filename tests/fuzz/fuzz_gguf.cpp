@@ -53,7 +53,7 @@ void round_trip(const Reader& r) {
     Writer w;
     for (const auto& kv : r.metadata()) w.add(kv.key, kv.value);
     for (const auto& t : r.tensors())
-        w.add_tensor_ref(t.name, std::vector<int64_t>(t.ne.begin(), t.ne.begin() + t.n_dims),
+        w.add_tensor_ref(t.name, t.dims(),
                          t.type, t.data, t.nbytes);
     const std::vector<uint8_t> bytes = w.to_bytes();
     const Reader back = Reader::parse(bytes.data(), bytes.size(), "rewritten");

@@ -27,13 +27,22 @@ using namespace r1::gguf;
 using r1::DType;
 namespace fs = std::filesystem;
 
-std::string scratch_dir(const std::string& name) {
-    const char* base = std::getenv("R1_TEST_TMP");
-    fs::path p = fs::path(base && *base ? base : "/tmp") /
-                 ("gguf_" + name + "_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p.string();
-}
+// A fresh directory under $R1_TEST_TMP (or /tmp), removed when the test ends.
+struct Scratch {
+    std::string dir;
+    explicit Scratch(const std::string& name) {
+        const char* base = std::getenv("R1_TEST_TMP");
+        fs::path p = fs::path(base && *base ? base : "/tmp") /
+                     ("gguf_" + name + "_" + std::to_string(::getpid()));
+        fs::remove_all(p);
+        fs::create_directories(p);
+        dir = p.string();
+    }
+    ~Scratch() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+};
 
 std::vector<uint8_t> random_bytes(size_t n, uint64_t seed) {
     r1::Rng r(seed);
@@ -238,14 +247,17 @@ TEST(GgufRoundTrip, EveryTensorTypeInMemoryAndMapped) {
         check_metadata(r);
         check_tensors(r);
 
-        const std::string path = scratch_dir("rt") + "/model.gguf";
+        Scratch tmp("rt");
+        const std::string path = tmp.dir + "/model.gguf";
         w.write(path);
         EXPECT_EQ(fs::file_size(path), bytes.size());
-        Reader m = Reader::open(path);
+        Reader opened = Reader::open(path);
+        Reader m = std::move(opened);  // views stay valid: the mapping moves with the reader
         EXPECT_EQ(m.name(), path);
         check_metadata(m);
         check_tensors(m);
         EXPECT_EQ(std::memcmp(m.bytes(), bytes.data(), bytes.size()), 0);
+        EXPECT_EQ(m.tensor("blk.1.q8_0").dims(), (std::vector<int64_t>{64, 3}));
     }
 }
 
@@ -267,7 +279,8 @@ TEST(GgufRoundTrip, ByteExactAgainstHandAssembledFile) {
 }
 
 TEST(GgufRoundTrip, WriteIsAtomicAndOverwrites) {
-    const std::string dir = scratch_dir("atomic");
+    Scratch tmp("atomic");
+    const std::string dir = tmp.dir;
     const std::string path = dir + "/m.gguf";
     full_writer().write(path);
     metadata_writer().write(path);  // replaces it
@@ -361,7 +374,8 @@ TEST(GgufHostile, TruncationAtEveryByteThrows) {
     for (size_t len = end_of_data; len <= bytes.size(); len++)
         EXPECT_EQ(parse_error(bytes, len), "") << len;
     // Through the mmap path too, including an empty file.
-    const std::string dir = scratch_dir("trunc");
+    Scratch tmp("trunc");
+    const std::string dir = tmp.dir;
     for (size_t len : {(size_t)0, (size_t)3, (size_t)23, bytes.size() / 2, end_of_data - 1}) {
         const std::string p = dir + "/t" + std::to_string(len) + ".gguf";
         std::ofstream(p, std::ios::binary).write((const char*)bytes.data(), (std::streamsize)len);
@@ -431,6 +445,10 @@ TEST(GgufHostile, CorruptedFieldsNameTheField) {
     Raw ok;
     ok.header(2, 1).kv_u32("general.alignment", 32).tensor("a", {4}, 0, 32).tensor("b", {4}, 0, 0).pad().zeros(64);
     EXPECT_EQ(parse_error(ok.b), "");  // out of order and with a gap: allowed, not overlapping
+    Raw v2;  // GGUF v2 has the same little-endian layout as v3
+    v2.header(1, 1, 2).kv_str("general.architecture", "llama").tensor("w", {2}, 1, 0).pad().zeros(4);
+    EXPECT_EQ(parse_error(v2.b), "");
+    EXPECT_EQ(Reader::parse(v2.b.data(), v2.b.size()).version(), 2u);
 }
 
 TEST(GgufHostile, RandomMutationsNeverCrash) {

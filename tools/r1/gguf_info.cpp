@@ -78,7 +78,7 @@ void rewrite(const Reader& r, const std::string& out) {
     Writer w;
     for (const auto& kv : r.metadata()) w.add(kv.key, kv.value);
     for (const auto& t : r.tensors())
-        w.add_tensor_ref(t.name, std::vector<int64_t>(t.ne.begin(), t.ne.begin() + t.n_dims),
+        w.add_tensor_ref(t.name, t.dims(),
                          t.type, t.data, t.nbytes);
     w.write(out);
 }
