@@ -219,7 +219,9 @@ void check_tensors(const Reader& r) {
         expect_offset += (c.nbytes + r.alignment() - 1) / r.alignment() * r.alignment();
         EXPECT_EQ((size_t)((const uint8_t*)t.data - r.bytes()), r.data_offset() + t.offset);
         const auto data = random_bytes(c.nbytes, seed++);
-        if (c.nbytes) EXPECT_EQ(std::memcmp(t.data, data.data(), c.nbytes), 0);
+        if (c.nbytes) {
+            EXPECT_EQ(std::memcmp(t.data, data.data(), c.nbytes), 0);
+        }
     }
     EXPECT_EQ(r.data_offset() % r.alignment(), 0u);
     EXPECT_EQ(r.find_tensor("nope"), nullptr);
