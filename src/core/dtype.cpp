@@ -34,6 +34,11 @@ float bits_f32(uint32_t u) {
     return f;
 }
 
+// ggml's (int8_t) casts of a float, without the undefined behaviour for NaN: in-range values
+// truncate as the cast does; NaN gives 0, which is what x86's cvttss2si-then-narrow yields
+// for ggml (values are otherwise within int8 range by construction of the scale).
+int8_t trunc_i8(float v) { return v == v ? (int8_t)(int)v : (int8_t)0; }
+
 void check_type(DType t, const char* where) {
     R1_CHECK(dtype_is_valid((uint32_t)t), "[dtype] ", where, ": unknown type id ", (uint32_t)t);
 }
@@ -224,7 +229,7 @@ void quantize_q8_0(BlockQ8_0* dst, const float* src, int64_t n) {
         const float d = amax / ((1 << 7) - 1);
         const float id = d ? 1.0f / d : 0.0f;
         dst[i].d = f32_to_f16(d);
-        for (int j = 0; j < kQK; j++) dst[i].qs[j] = (int8_t)std::roundf(x[j] * id);
+        for (int j = 0; j < kQK; j++) dst[i].qs[j] = trunc_i8(std::roundf(x[j] * id));
     }
 }
 
@@ -257,7 +262,7 @@ void quantize_q4_0(BlockQ4_0* dst, const float* src, int64_t n) {
         for (int j = 0; j < kQK / 2; j++) {
             const float x0 = x[j] * id;
             const float x1 = x[kQK / 2 + j] * id;
-            const int8_t t0 = (int8_t)(x0 + 8.5f), t1 = (int8_t)(x1 + 8.5f);
+            const int8_t t0 = trunc_i8(x0 + 8.5f), t1 = trunc_i8(x1 + 8.5f);
             const uint8_t q0 = (uint8_t)(t0 < 15 ? t0 : 15);
             const uint8_t q1 = (uint8_t)(t1 < 15 ? t1 : 15);
             dst[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
