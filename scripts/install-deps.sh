@@ -10,6 +10,8 @@ PKGS=(
   nlohmann-json3-dev libcli11-dev libpcre2-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy   # the PyTorch twin (golden tests only)
+  clang-14 libclang-rt-14-dev   # libFuzzer for the bounded parser fuzz tests
+  linux-perf                    # profiling (scripts/profile_train.sh)
 )
 
 missing=()
