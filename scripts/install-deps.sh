@@ -11,7 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy   # the PyTorch twin (golden tests only)
   clang-14 libclang-rt-14-dev   # libFuzzer for the bounded parser fuzz tests
-  linux-perf                    # profiling (scripts/profile_train.sh)
+  linux-perf                    # profiling (perf record)
 )
 
 missing=()

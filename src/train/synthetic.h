@@ -43,14 +43,14 @@ enum class TraceStyle { careful, careless, check };
 struct SyntheticOptions {
     // operand digits for + and −
     int min_digits = 1;
-    int max_digits = 3;
+    int max_digits = 2;
     // operand digits for ×: a in [1, mul_digits_a], b in [1, mul_digits_b]
     int mul_digits_a = 2;
     int mul_digits_b = 1;
     // relative weights of the operations
     double w_add = 0.4, w_sub = 0.35, w_mul = 0.25;
     // relative weights of the trace styles
-    double p_careful = 0.35, p_careless = 0.5, p_check = 0.15;
+    double p_careful = 0.5, p_careless = 0.35, p_check = 0.15;
     double careless_wrong = 0.6;  // P(careless answer is wrong)
     double check_recover = 0.5;   // P(check trace starts with a wrong answer and corrects it)
 

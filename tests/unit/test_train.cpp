@@ -389,7 +389,9 @@ int64_t eval_expr(const std::string& e) {
 
 TEST(TrainSynthetic, DeterministicAndHonest) {
     SyntheticOptions o;
+    o.max_digits = 3;
     o.mul_digits_b = 2;
+    o.p_careful = 0.35, o.p_careless = 0.5, o.p_check = 0.15;
     int counts[3] = {0, 0, 0}, careless_wrong = 0;
     for (uint64_t i = 0; i < 1500; i++) {
         const SyntheticExample e = train_example(5, i, o);

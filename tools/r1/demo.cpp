@@ -70,6 +70,7 @@ int run_demo(const DemoOptions& d) {
                 (long long)o.config.n_expert_used, (long long)o.steps, (long long)o.batch,
                 (long long)o.seq, r1::num_threads(), o.out_dir.c_str());
     const r1::TrainResult r = r1::train(o);
+    std::fflush(stdout);
     std::printf("\nloss %.3f -> %.3f", r.first_loss, r.final_loss);
     if (r.eval_loss >= 0) std::printf(" (held-out %.3f)", r.eval_loss);
     std::printf(" in %.1f s\n", r.elapsed);

@@ -25,12 +25,14 @@ struct Cli {
 int run_train(CLI::App& app, Cli& c) {
     r1::TrainOptions o = c.o;
     o.schedule = r1::parse_lr_kind(c.schedule);
+    r1::ModelConfig resume_config;
     if (o.resume) {
         // Options not given explicitly come from the checkpoint, so `--out DIR --resume` is
         // enough to continue a run.
         const std::string path = (std::filesystem::path(o.out_dir) / "ckpt.r1").string();
         R1_CHECK(std::filesystem::exists(path), "[train] --resume: no checkpoint at ", path);
         const r1::Checkpoint ck = r1::read_checkpoint(path);
+        resume_config = ck.meta.config;
         r1::TrainOptions base;
         from_json(ck.meta.train_options, base);
         auto given = [&](const char* flag) { return app.count(flag) > 0; };
@@ -69,7 +71,12 @@ int run_train(CLI::App& app, Cli& c) {
         o.data_opt.synthetic.p_careless = keep.p_careless;
         o.data_opt.synthetic.p_check = keep.p_check;
     }
-    o.config = r1::resolve_model_config(o.model);
+    // Resuming without --model uses the checkpoint's own config (works even if the run was
+    // started from a config.json that is no longer where it was).
+    if (o.resume && !app.count("--model"))
+        o.config = resume_config;
+    else
+        o.config = r1::resolve_model_config(o.model);
     if (c.json) o.log_every = 0;
     o.progress = !c.json && !c.no_progress;
 
@@ -79,6 +86,7 @@ int run_train(CLI::App& app, Cli& c) {
                     o.model.c_str(), (long long)o.config.n_params(), o.data.c_str(),
                     (long long)o.steps, (long long)o.batch, (long long)o.seq, (long long)o.accum,
                     r1::num_threads(), o.out_dir.c_str());
+    std::fflush(stdout);
     const r1::TrainResult r = r1::train(o);
 
     if (c.json) {
@@ -92,7 +100,8 @@ int run_train(CLI::App& app, Cli& c) {
         if (r.eval_loss >= 0) j["eval_loss"] = r.eval_loss;
         std::printf("%s\n", j.dump().c_str());
     } else {
-        std::printf("done: steps %lld -> %lld in %.1f s, loss %.4f -> %.4f", (long long)r.start_step,
+        std::printf("%s: steps %lld -> %lld in %.1f s, loss %.4f -> %.4f",
+                    r.interrupted ? "stopped" : "done", (long long)r.start_step,
                     (long long)r.end_step, r.elapsed, r.first_loss, r.final_loss);
         if (r.eval_loss >= 0) std::printf(", eval loss %.4f", r.eval_loss);
         std::printf(", %.0f tok/s\n  checkpoint: %s\n  metrics:    %s/metrics.jsonl\n", r.tok_s,
