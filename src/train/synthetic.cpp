@@ -202,6 +202,9 @@ void careful_mul(const Problem& p, std::vector<std::string>& L) {
 }
 
 void careful(const Problem& p, std::vector<std::string>& L) {
+    // A fixed opening line: the style is then one decision at the first token, which RL
+    // can shift directly (careless traces open with a short phrase instead).
+    L.push_back("Let me work it out.");
     switch (p.op) {
         case ArithOp::add: careful_add(p, L); break;
         case ArithOp::sub: careful_sub(p, L); break;

@@ -4,6 +4,7 @@
 //
 // One example (prompt + completion, '\n' shown as line breaks):
 //   <｜begin▁of▁sentence｜><｜User｜>What is 47+38?<｜Assistant｜><think>
+//   Let me work it out.
 //   47+38: add the digits right to left.
 //   7+8=15, write 5, carry 1.
 //   4+3+1=8, write 8.
@@ -14,7 +15,7 @@
 //
 // Three trace styles, mixed with configurable probabilities, so that a small base model
 // trained on it ends up mediocre (RL then has room to improve it):
-//   careful   column arithmetic digit by digit with carries/borrows (+ and −), partial
+//   careful   "Let me work it out." then column arithmetic digit by digit with carries/borrows (+ and −), partial
 //             products then their sum (×). Always correct; every "x op y=z" in it is true.
 //   careless  one short line jumping to an answer ("Quick: 47+38=85."); wrong with
 //             probability careless_wrong (off by one/ten, dropped carry, swapped digits).

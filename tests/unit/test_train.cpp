@@ -439,7 +439,7 @@ TEST(TrainSynthetic, CarefulTraceFormat) {
     const SyntheticExample e = make_example(p, TraceStyle::careful, rng, SyntheticOptions{});
     EXPECT_EQ(e.prompt + e.completion,
               chat_prompt("What is 47+38?") +
-                  "47+38: add the digits right to left.\n7+8=15, write 5, carry 1.\n"
+                  "Let me work it out.\n47+38: add the digits right to left.\n7+8=15, write 5, carry 1.\n"
                   "4+3+1=8, write 8.\nSo 47+38=85.\n</think>\n<answer>85</answer>" +
                   ByteTokenizer::special_text(ByteTokenizer::kEos));
     const SyntheticExample c = make_example(p, TraceStyle::check, rng, SyntheticOptions{});
