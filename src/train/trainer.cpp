@@ -202,7 +202,7 @@ double eval_loss(Model& model, const Corpus& corpus, const TrainOptions& o,
     double sum = 0;
     int64_t n = 0;
     for (int64_t i = 0; i < o.eval_batches; i++) {
-        ev.next(tok.data(), tgt.data(), o.batch, o.seq);
+        if (ev.next(tok.data(), tgt.data(), o.batch, o.seq) == 0) continue;
         const StepStats s = model.loss(tok.data(), tgt.data(), o.batch, o.seq);
         sum += s.loss * (double)s.n_tokens;
         n += s.n_tokens;
@@ -294,11 +294,16 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         P.zero_grad();
         double loss = 0;
         const float scale = 1.0f / (float)o.accum;
+        int64_t counted = 0;
         for (int64_t a = 0; a < o.accum; a++) {
-            loader.next(tok.data(), tgt.data(), B, T);
+            // A micro-batch of prompt tokens only (long SFT prompts) has no loss: skip it
+            // rather than ask the model for a mean over zero targets.
+            if (loader.next(tok.data(), tgt.data(), B, T) == 0) continue;
             const StepStats s = model.forward_backward(tok.data(), tgt.data(), B, T, scale);
-            loss += s.loss / (double)o.accum;
+            loss += s.loss;
+            counted++;
         }
+        loss = counted > 0 ? loss / (double)counted : 0.0;
         const int64_t this_step = step + 1;
         if (!std::isfinite(loss)) {
             bar.clear();
