@@ -1,0 +1,230 @@
+// AVX-512 (VNNI) kernels for products with stored weights (contract: qmatmul_kernels.h).
+//
+// Quantised weights: two 32-weight blocks per 512-bit register. Prepared activations are
+// pairs of Q8_0 blocks {64 int8, 16 f32 scales: d_x of block 2p in lanes 0-7, of 2p+1 in
+// lanes 8-15}. vpdpbusd multiplies u8 × s8, so we use ggml's sign trick
+// (mul_sum_i8_pairs): |w| as u8 (|-128| = 128 fits) times x with w's sign moved onto it;
+// each 32-bit lane then holds an exact partial dot of 4 weights, scaled by d_w·d_x and
+// summed in f32 (two accumulators per row alternate pairs to hide FMA latency).
+// Q4_0 nibbles are unpacked to (q - 8) in registers: low nibble of byte j is weight j, high
+// nibble weight j+16. A trailing odd block runs as a pair whose upper half is zero.
+// Up to kQRowTile activation rows share each weight load (prefill / batched decode).
+//
+// Float weights: 16 lanes converted in registers (vcvtph2ps / bf16 << 16), FMA with x.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#define R1_SIMD_LEVEL 2
+#include "backend/cpu/convert_kernels.h"
+#include "backend/cpu/qmatmul_kernels.h"
+#include "backend/cpu/simd.h"
+
+namespace r1::cpu::avx512 {
+namespace {
+
+struct alignas(64) XPair {
+    int8_t q[64];
+    float d[16];
+};
+static_assert(sizeof(XPair) == 128);
+
+// Weights of blocks (2p, 2p+1) of a row as signed int8 plus their fp16 scales; `tail`
+// means only block 2p exists (its partner reads as zero weights with scale 0).
+struct WPair {
+    __m512i q;
+    __m512 d;
+};
+
+inline __m512 scales(uint16_t d0, uint16_t d1) {
+    const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)d0 | (uint32_t)d1 << 16)));
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
+}
+
+template <bool Tail>
+inline WPair load_pair(const BlockQ8_0* w) {
+    const __m256i lo = _mm256_loadu_si256((const __m256i*)w[0].qs);
+    if constexpr (Tail)
+        return {_mm512_inserti64x4(_mm512_setzero_si512(), lo, 0), scales(w[0].d, 0)};
+    else
+        return {_mm512_inserti64x4(_mm512_castsi256_si512(lo),
+                                   _mm256_loadu_si256((const __m256i*)w[1].qs), 1),
+                scales(w[0].d, w[1].d)};
+}
+
+template <bool Tail>
+inline WPair load_pair(const BlockQ4_0* w) {
+    const __m128i a = _mm_loadu_si128((const __m128i*)w[0].qs);
+    const __m128i c = Tail ? _mm_setzero_si128() : _mm_loadu_si128((const __m128i*)w[1].qs);
+    __m512i v = _mm512_castsi128_si512(a);
+    v = _mm512_inserti32x4(v, a, 1);
+    v = _mm512_inserti32x4(v, c, 2);
+    v = _mm512_inserti32x4(v, c, 3);
+    // 128-bit lanes 1 and 3 take the high nibbles (weights j+16).
+    v = _mm512_srlv_epi64(v, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4));
+    v = _mm512_sub_epi8(_mm512_and_si512(v, _mm512_set1_epi8(0x0f)), _mm512_set1_epi8(8));
+    return {v, scales(w[0].d, Tail ? 0 : w[1].d)};
+}
+
+// y[r*ldy] = Σ over blocks for R activation rows (prepared rows at x0 + r*xstride pairs).
+template <int R, typename WB>
+void q_tile(float* y, int64_t ldy, const XPair* x0, int64_t xstride, const WB* w, int64_t nb) {
+    __m512 acc[R][2];
+    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    auto step = [&](const WPair& wp, int64_t p, int slot) {
+        const __m512i wabs = _mm512_abs_epi8(wp.q);
+        const __mmask64 neg = _mm512_movepi8_mask(wp.q);
+        for (int r = 0; r < R; r++) {
+            const XPair& xp = x0[r * xstride + p];
+            const __m512i xq = _mm512_load_si512((const void*)xp.q);
+            const __m512i sx = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+            const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wabs, sx);
+            acc[r][slot] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                           _mm512_mul_ps(wp.d, _mm512_load_ps(xp.d)), acc[r][slot]);
+        }
+    };
+    const int64_t np = nb / 2;
+    int64_t p = 0;
+    for (; p + 2 <= np; p += 2) {
+        step(load_pair<false>(w + 2 * p), p, 0);
+        step(load_pair<false>(w + 2 * p + 2), p + 1, 1);
+    }
+    if (p < np) step(load_pair<false>(w + 2 * p), p, 0), p++;
+    if (nb & 1) step(load_pair<true>(w + 2 * p), p, 1);
+    for (int r = 0; r < R; r++) y[r * ldy] = vhsum(VF{_mm512_add_ps(acc[r][0], acc[r][1])});
+}
+
+template <typename WB>
+void q_rows_t(float* y, int64_t ldy, const XPair* xp, int64_t M, const WB* w, int64_t K,
+              int64_t n0, int64_t n1) {
+    const int64_t nb = K / kQK, np = (nb + 1) / 2;
+    // Weight rows per n-block: ~192 KB stay in L2 while every row tile passes over them, so
+    // weights come from memory once per call whatever M is.
+    const int64_t nblk = std::max<int64_t>(1, (192 << 10) / (nb * (int64_t)sizeof(WB)));
+    for (int64_t nb0 = n0; nb0 < n1; nb0 += nblk) {
+        const int64_t nb1 = std::min(n1, nb0 + nblk);
+        for (int64_t r0 = 0; r0 < M; r0 += kQRowTile) {
+            const XPair* x0 = xp + r0 * np;
+            float* yr = y + r0 * ldy;
+            switch (std::min(kQRowTile, M - r0)) {
+                case 4: for (int64_t n = nb0; n < nb1; n++) q_tile<4>(yr + n, ldy, x0, np, w + n * nb, nb); break;
+                case 3: for (int64_t n = nb0; n < nb1; n++) q_tile<3>(yr + n, ldy, x0, np, w + n * nb, nb); break;
+                case 2: for (int64_t n = nb0; n < nb1; n++) q_tile<2>(yr + n, ldy, x0, np, w + n * nb, nb); break;
+                default: for (int64_t n = nb0; n < nb1; n++) q_tile<1>(yr + n, ldy, x0, np, w + n * nb, nb); break;
+            }
+        }
+    }
+}
+
+// ---- float weights
+enum class FT { f32, f16, bf16 };
+
+template <FT T>
+inline __m512 loadw(const void* w, int64_t k) {
+    if constexpr (T == FT::f32) return _mm512_loadu_ps((const float*)w + k);
+    else if constexpr (T == FT::f16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)((const uint16_t*)w + k)));
+    else
+        return _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)((const uint16_t*)w + k))), 16));
+}
+template <FT T>
+inline __m512 loadw_n(const void* w, int64_t k, int64_t r) {
+    const __mmask16 m = lanes(r);
+    if constexpr (T == FT::f32) return _mm512_maskz_loadu_ps(m, (const float*)w + k);
+    else if constexpr (T == FT::f16)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t*)w + k));
+    else
+        return _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t*)w + k)), 16));
+}
+
+template <int R, FT T>
+void f_tile(float* y, int64_t ldy, const float* x, int64_t ldx, const void* w, int64_t K) {
+    __m512 acc[R][2];
+    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+        const __m512 w0 = loadw<T>(w, k), w1 = loadw<T>(w, k + 16);
+        for (int r = 0; r < R; r++) {
+            acc[r][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + r * ldx + k), acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + r * ldx + k + 16), acc[r][1]);
+        }
+    }
+    if (k + 16 <= K) {
+        const __m512 w0 = loadw<T>(w, k);
+        for (int r = 0; r < R; r++)
+            acc[r][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + r * ldx + k), acc[r][0]);
+        k += 16;
+    }
+    if (k < K) {
+        const __m512 w1 = loadw_n<T>(w, k, K - k);
+        for (int r = 0; r < R; r++)
+            acc[r][1] = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(lanes(K - k), x + r * ldx + k),
+                                        acc[r][1]);
+    }
+    for (int r = 0; r < R; r++) y[r * ldy] = vhsum(VF{_mm512_add_ps(acc[r][0], acc[r][1])});
+}
+
+template <FT T>
+void f_rows_t(float* y, int64_t ldy, const float* x, int64_t M, const void* w, int64_t K,
+              int64_t n0, int64_t n1) {
+    const int64_t esz = T == FT::f32 ? 4 : 2;
+    const int64_t nblk = std::max<int64_t>(1, (192 << 10) / (K * esz));
+    auto row = [&](int64_t n) { return (const void*)((const char*)w + n * K * esz); };
+    for (int64_t nb0 = n0; nb0 < n1; nb0 += nblk) {
+        const int64_t nb1 = std::min(n1, nb0 + nblk);
+        for (int64_t r0 = 0; r0 < M; r0 += kQRowTile) {
+            const float* xr = x + r0 * K;
+            float* yr = y + r0 * ldy;
+            switch (std::min(kQRowTile, M - r0)) {
+                case 4: for (int64_t n = nb0; n < nb1; n++) f_tile<4, T>(yr + n, ldy, xr, K, row(n), K); break;
+                case 3: for (int64_t n = nb0; n < nb1; n++) f_tile<3, T>(yr + n, ldy, xr, K, row(n), K); break;
+                case 2: for (int64_t n = nb0; n < nb1; n++) f_tile<2, T>(yr + n, ldy, xr, K, row(n), K); break;
+                default: for (int64_t n = nb0; n < nb1; n++) f_tile<1, T>(yr + n, ldy, xr, K, row(n), K); break;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+size_t qx_bytes(int64_t K) { return (size_t)((K / kQK + 1) / 2) * sizeof(XPair); }
+
+void q_prepare(void* xp, const float* x, int64_t K, DType) {
+    const int64_t nb = K / kQK, np = (nb + 1) / 2;
+    thread_local std::vector<BlockQ8_0> tmp;  // grows to the largest K seen; never shrinks
+    if ((int64_t)tmp.size() < nb) tmp.resize(nb);
+    cpu::avx512::quantize_q8_0(tmp.data(), x, nb);  // bit-identical to ref::
+    XPair* out = (XPair*)xp;
+    for (int64_t p = 0; p < np; p++) {
+        XPair& o = out[p];
+        std::memset(&o, 0, sizeof(o));
+        for (int h = 0; h < 2 && 2 * p + h < nb; h++) {
+            const BlockQ8_0& b = tmp[2 * p + h];
+            std::memcpy(o.q + 32 * h, b.qs, 32);
+            const float d = f16_to_f32(b.d);
+            for (int i = 0; i < 8; i++) o.d[8 * h + i] = d;
+        }
+    }
+}
+
+void q_rows(float* y, int64_t ldy, const void* xp, int64_t M, DType wtype, const void* w,
+            int64_t K, int64_t n0, int64_t n1) {
+    if (wtype == DType::q8_0)
+        q_rows_t(y, ldy, (const XPair*)xp, M, (const BlockQ8_0*)w, K, n0, n1);
+    else
+        q_rows_t(y, ldy, (const XPair*)xp, M, (const BlockQ4_0*)w, K, n0, n1);
+}
+
+void f_rows(float* y, int64_t ldy, const float* x, int64_t M, DType wtype, const void* w,
+            int64_t K, int64_t n0, int64_t n1) {
+    switch (wtype) {
+        case DType::f32: return f_rows_t<FT::f32>(y, ldy, x, M, w, K, n0, n1);
+        case DType::f16: return f_rows_t<FT::f16>(y, ldy, x, M, w, K, n0, n1);
+        default: return f_rows_t<FT::bf16>(y, ldy, x, M, w, K, n0, n1);
+    }
+}
+
+}  // namespace r1::cpu::avx512
