@@ -1,0 +1,281 @@
+// BatchForward: the KV-cache inference forward over a step of several sequences (see
+// forward.h). Per layer (pre-norm, as model/model.cpp):
+//   h = norm(x);  x += attn(h);  h = norm(x);  x += (MLP | MoE)(h)
+// Linear layers: one qlinear_forward over all N new tokens of the step. Attention: new K/V
+// (after RoPE) are appended to each sequence's cache slot, then every (token, head) pair
+// attends to its own slot's positions [0, pos] — a plain two-pass softmax per row (scores
+// kept in a small per-chunk buffer), independent of which other sequences share the step,
+// so a sequence gets the same attention result batched or alone.
+// MoE: router in f32 → top-k (ops/moe_routing.h) → tokens bucketed by expert → per expert
+// one product on its row slice of the stacked [E, Fe, C] tensors → weighted scatter.
+#include "generate/forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "model/blocks.h"
+#include "ops/activation.h"
+#include "ops/norm.h"
+#include "ops/rope.h"
+
+namespace r1 {
+
+namespace {
+
+// Row `id` of a [rows, K] view as f32 (dequantised if needed).
+void view_row_f32(float* dst, const WeightView& w, int64_t id) {
+    const int64_t rb = dtype_row_bytes(w.type, w.K);
+    to_f32(dst, static_cast<const char*>(w.data) + id * rb, w.type, w.K);
+}
+
+// y[N, 2F] gate|up halves, act[N, F]; y_out[N, C] = down(silu(gate) ⊙ up)
+void swiglu_ffn(float* y, const float* x, const WeightView& gate, const WeightView& up,
+                const WeightView& gate_up, const WeightView& down, int64_t N, int64_t F,
+                float* pre, float* act) {
+    if (gate_up.data) {
+        qlinear_forward(pre, x, gate_up, N);                   // [N, 2F]
+        swiglu_forward(act, pre, pre + F, N, F, 2 * F, 2 * F);  // [N, F]
+    } else {
+        qlinear_forward(pre, x, gate, N);          // [N, F]
+        qlinear_forward(pre + N * F, x, up, N);    // [N, F]
+        swiglu_forward(act, pre, pre + N * F, N, F, F, F);
+    }
+    qlinear_forward(y, act, down, N);  // [N, C]
+}
+
+}  // namespace
+
+void BatchForward::norm(float* y, const float* x, const float* w, const float* b, int64_t N) {
+    const ModelConfig& cfg = m_.config();
+    if (cfg.norm == NormKind::layernorm)
+        layernorm_forward(y, nullptr, nullptr, x, w, b, N, cfg.n_embd, cfg.norm_eps);
+    else
+        rmsnorm_forward(y, nullptr, x, w, N, cfg.n_embd, cfg.norm_eps);
+}
+
+const float* BatchForward::run(KvCache& cache, const std::vector<SeqInput>& batch,
+                               bool all_logits) {
+    const ModelConfig& cfg = m_.config();
+    const int64_t C = cfg.n_embd, V = cfg.n_vocab, S = (int64_t)batch.size();
+    R1_CHECK(S > 0, "[forward] empty batch");
+    R1_CHECK(cache.row() == cfg.n_head_kv * cfg.head_dim,
+             "[forward] KV cache was built for another model shape");
+
+    // validate everything before touching the cache
+    start_.assign((size_t)S + 1, 0);
+    past_.assign((size_t)S, 0);
+    for (int64_t s = 0; s < S; s++) {
+        const SeqInput& q = batch[(size_t)s];
+        R1_CHECK(cache.in_use(q.slot), "[forward] sequence ", s, ": slot ", q.slot,
+                 " is not an acquired cache slot");
+        for (int64_t r = 0; r < s; r++)
+            R1_CHECK(batch[(size_t)r].slot != q.slot, "[forward] slot ", q.slot,
+                     " appears twice in one step");
+        R1_CHECK(q.n_tokens >= 1 && q.tokens, "[forward] sequence ", s, " has no new tokens");
+        past_[(size_t)s] = cache.length(q.slot);
+        R1_CHECK(past_[(size_t)s] + q.n_tokens <= cache.n_ctx(), "[forward] sequence ", s,
+                 " would reach ", past_[(size_t)s] + q.n_tokens, " positions; the cache holds ",
+                 cache.n_ctx());
+        for (int64_t i = 0; i < q.n_tokens; i++)
+            R1_CHECK(q.tokens[i] >= 0 && q.tokens[i] < V, "[forward] sequence ", s, ": token id ",
+                     q.tokens[i], " outside [0, n_vocab=", V, ")");
+        start_[(size_t)s + 1] = start_[(size_t)s] + q.n_tokens;
+    }
+    const int64_t N = start_[(size_t)S];
+    ensure(tok_, (size_t)N), ensure(pos_, (size_t)N);
+    for (int64_t s = 0; s < S; s++)
+        for (int64_t i = 0; i < batch[(size_t)s].n_tokens; i++) {
+            tok_[(size_t)(start_[(size_t)s] + i)] = batch[(size_t)s].tokens[i];
+            pos_[(size_t)(start_[(size_t)s] + i)] = (int32_t)(past_[(size_t)s] + i);
+        }
+
+    ensure(x_, (size_t)(N * C)), ensure(h_, (size_t)(N * C)), ensure(y_, (size_t)(N * C));
+    // embeddings [N, C] (+ learned positions)
+    float* x = x_.data();
+    for (int64_t n = 0; n < N; n++) view_row_f32(x + n * C, m_.tok_embd(), tok_[(size_t)n]);
+    if (cfg.pos == PosKind::learned) {
+        for (int64_t n = 0; n < N; n++) {
+            view_row_f32(h_.data(), m_.pos_embd(), pos_[(size_t)n]);
+            add_inplace(x + n * C, h_.data(), C);
+        }
+    }
+
+    for (int64_t il = 0; il < cfg.n_layer; il++) {
+        const InferLayer& l = m_.layer(il);
+        norm(h_.data(), x, l.attn_norm_w, l.attn_norm_b, N);  // [N, C]
+        attention(cache, batch, il);                           // y = attn(h) [N, C]
+        add_inplace(x, y_.data(), N * C);
+        norm(h_.data(), x, l.ffn_norm_w, l.ffn_norm_b, N);
+        if (l.moe)
+            ffn_moe(y_.data(), h_.data(), l, N);
+        else
+            ffn_dense(y_.data(), h_.data(), l, N);
+        add_inplace(x, y_.data(), N * C);
+    }
+    for (int64_t s = 0; s < S; s++) cache.advance(batch[(size_t)s].slot, batch[(size_t)s].n_tokens);
+
+    // head: final norm + output product on the rows whose logits are wanted
+    const int64_t R = all_logits ? N : S;
+    ensure(last_, (size_t)(R * C));
+    ensure(logits_, (size_t)(R * V));
+    if (all_logits) {
+        norm(last_.data(), x, m_.output_norm_w(), m_.output_norm_b(), N);
+    } else {
+        for (int64_t s = 0; s < S; s++)  // h = last new row of each sequence
+            std::memcpy(h_.data() + s * C, x + (start_[(size_t)s + 1] - 1) * C,
+                        sizeof(float) * (size_t)C);
+        norm(last_.data(), h_.data(), m_.output_norm_w(), m_.output_norm_b(), S);
+    }
+    qlinear_forward(logits_.data(), last_.data(), m_.output(), R);  // [R, V]
+    return logits_.data();
+}
+
+void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il) {
+    const ModelConfig& cfg = m_.config();
+    const InferLayer& l = m_.layer(il);
+    const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S];
+    const int64_t C = cfg.n_embd, H = cfg.n_head, Hkv = cfg.n_head_kv, D = cfg.head_dim;
+    const int64_t W = (H + 2 * Hkv) * D, row = Hkv * D;
+    ensure(qkv_, (size_t)(N * W));
+    ensure(att_, (size_t)(N * H * D));
+    float* qkv = qkv_.data();  // [N, W] q | k | v per row
+    const float* h = h_.data();
+
+    if (l.wqkv.data) {
+        qlinear_forward(qkv, h, l.wqkv, N);  // [N, W]
+    } else {  // separate q, k, v products, interleaved into the fused row layout
+        ensure(tmp_, (size_t)(N * H * D));
+        const WeightView* ws[3] = {&l.wq, &l.wk, &l.wv};
+        const int64_t off[3] = {0, H * D, (H + Hkv) * D}, cols[3] = {H * D, row, row};
+        for (int j = 0; j < 3; j++) {
+            qlinear_forward(tmp_.data(), h, *ws[j], N);  // [N, cols]
+            for (int64_t n = 0; n < N; n++)
+                std::memcpy(qkv + n * W + off[j], tmp_.data() + n * cols[j],
+                            sizeof(float) * (size_t)cols[j]);
+        }
+    }
+    if (l.bq) {
+        for (int64_t n = 0; n < N; n++) {
+            float* r = qkv + n * W;
+            for (int64_t i = 0; i < H * D; i++) r[i] += l.bq[i];
+            for (int64_t i = 0; i < row; i++) r[H * D + i] += l.bk[i];
+            for (int64_t i = 0; i < row; i++) r[H * D + row + i] += l.bv[i];
+        }
+    }
+    if (cfg.pos == PosKind::rope) {
+        rope_forward(qkv, qkv, pos_.data(), N, H, W, D, m_.rope(), cfg.rope_layout);
+        rope_forward(qkv + H * D, qkv + H * D, pos_.data(), N, Hkv, W, D, m_.rope(),
+                     cfg.rope_layout);
+    }
+
+    // append the new K/V rows to each slot; collect per-sequence cache pointers
+    std::vector<const float*> kp((size_t)S), vp((size_t)S);
+    std::vector<int32_t> seq_of((size_t)N);
+    for (int64_t s = 0; s < S; s++) {
+        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, Hkv, D]
+        float* vc = cache.v(batch[(size_t)s].slot, il);
+        for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++) {
+            const int64_t p = pos_[(size_t)n];
+            std::memcpy(kc + p * row, qkv + n * W + H * D, sizeof(float) * (size_t)row);
+            std::memcpy(vc + p * row, qkv + n * W + H * D + row, sizeof(float) * (size_t)row);
+            seq_of[(size_t)n] = (int32_t)s;
+        }
+        kp[(size_t)s] = kc, vp[(size_t)s] = vc;
+    }
+
+    // att[n, h] = softmax(q·Kᵀ·scale over positions [0, pos_n]) · V   (kv head h / (H/Hkv))
+    const float scale = 1.0f / std::sqrt((float)D);
+    const int64_t group = H / Hkv;
+    float* att = att_.data();
+    parallel_for(N * H, [&](int64_t b, int64_t e) {
+        std::vector<float> sc;
+        for (int64_t it = b; it < e; it++) {
+            const int64_t n = it / H, hh = it % H, g = hh / group;
+            const int64_t s = seq_of[(size_t)n], L = pos_[(size_t)n] + 1;
+            const float* q = qkv + n * W + hh * D;
+            const float* K = kp[(size_t)s] + g * D;
+            const float* Vv = vp[(size_t)s] + g * D;
+            sc.resize((size_t)L);
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < L; j++) {
+                const float* kr = K + j * row;
+                float d = 0;
+                for (int64_t i = 0; i < D; i++) d += q[i] * kr[i];
+                sc[(size_t)j] = d * scale;
+                mx = std::max(mx, sc[(size_t)j]);
+            }
+            float sum = 0;
+            for (int64_t j = 0; j < L; j++) {
+                sc[(size_t)j] = std::exp(sc[(size_t)j] - mx);
+                sum += sc[(size_t)j];
+            }
+            float* o = att + n * H * D + hh * D;
+            std::fill(o, o + D, 0.0f);
+            for (int64_t j = 0; j < L; j++) {
+                const float p = sc[(size_t)j];
+                const float* vr = Vv + j * row;
+                for (int64_t i = 0; i < D; i++) o[i] += p * vr[i];
+            }
+            const float inv = 1.0f / sum;
+            for (int64_t i = 0; i < D; i++) o[i] *= inv;
+        }
+    });
+    qlinear_forward(y_.data(), att, l.wo, N);  // [N, C]
+    (void)C;
+}
+
+void BatchForward::ffn_dense(float* y, const float* x, const InferLayer& l, int64_t N) {
+    const ModelConfig& cfg = m_.config();
+    const int64_t F = cfg.n_ff;
+    ensure(pre_, (size_t)(N * 2 * F));
+    ensure(act_, (size_t)(N * F));
+    if (cfg.mlp == MlpKind::swiglu) {
+        swiglu_ffn(y, x, l.gate, l.up, l.gate_up, l.down, N, F, pre_.data(), act_.data());
+    } else {
+        qlinear_forward(pre_.data(), x, l.up, N);                          // [N, F]
+        gelu_forward(act_.data(), pre_.data(), N * F, cfg.gelu);           // [N, F]
+        qlinear_forward(y, act_.data(), l.down, N);                        // [N, C]
+    }
+}
+
+void BatchForward::ffn_moe(float* y, const float* x, const InferLayer& l, int64_t N) {
+    const ModelConfig& cfg = m_.config();
+    const RouterConfig rc = cfg.router();
+    const int64_t C = cfg.n_embd, E = cfg.n_expert, k = cfg.n_expert_used, Fe = cfg.n_ff_exp;
+    const int64_t Fs = Fe * cfg.n_expert_shared;
+    ensure(rlogits_, (size_t)(N * E)), ensure(scores_, (size_t)(N * E));
+    ensure(weights_, (size_t)(N * k)), ensure(ids_, (size_t)(N * k));
+    ensure(xs_, (size_t)(N * k * C)), ensure(ys_, (size_t)(N * k * C));
+    ensure(pre_, (size_t)(std::max(N * k * 2 * Fe, N * 2 * Fs)));
+    ensure(act_, (size_t)(std::max(N * k * Fe, N * Fs)));
+
+    qlinear_forward(rlogits_.data(), x, l.gate_inp, N);  // [N, E] router logits (f32)
+    moe_route_forward(ids_.data(), weights_.data(), scores_.data(), rlogits_.data(), l.sel_bias,
+                      N, rc);  // [N, k]
+    moe_bucket(buckets_, ids_.data(), N, k, E);
+    moe_gather(xs_.data(), x, buckets_, C);  // [N·k, C] rows grouped by expert
+
+    // shared experts first (y is overwritten), routed experts into ys
+    if (Fs > 0)
+        swiglu_ffn(y, x, l.gate_sh, l.up_sh, l.gate_up_sh, l.down_sh, N, Fs, pre_.data(),
+                   act_.data());
+    else
+        std::memset(y, 0, sizeof(float) * (size_t)(N * C));
+    for (int64_t e = 0; e < E; e++) {
+        const int64_t n = buckets_.count(e), o = buckets_.offsets[(size_t)e];
+        if (n == 0) continue;
+        const WeightView g = weight_rows(l.gate_exps, e * Fe, Fe);  // [Fe, C]
+        const WeightView u = weight_rows(l.up_exps, e * Fe, Fe);    // [Fe, C]
+        const WeightView d = weight_rows(l.down_exps, e * C, C);    // [C, Fe]
+        swiglu_ffn(ys_.data() + o * C, xs_.data() + o * C, g, u, WeightView{}, d, n, Fe,
+                   pre_.data() + o * 2 * Fe, act_.data() + o * Fe);
+    }
+    moe_scatter_add(y, ys_.data(), weights_.data(), k, buckets_, C);  // y += Σ w · expert
+}
+
+}  // namespace r1

@@ -1,0 +1,52 @@
+// KV cache for batched generation: a fixed pool of sequence slots, each holding, for every
+// layer, K and V of shape [n_ctx, Hkv, D] (f32, K after RoPE). Sequences acquire a slot when
+// they join a batch and release it when they finish; the memory is allocated once in the
+// constructor and reused by later sequences (continuous batching never reallocates).
+//
+// Layout: one buffer [n_slots, n_layer, 2 (K|V), n_ctx, Hkv, D], so a slot's layer cache is
+// contiguous and positions are rows of Hkv·D floats. Shape legend: model/model.h.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/buffer.h"
+#include "model/config.h"
+
+namespace r1 {
+
+class KvCache {
+public:
+    // n_ctx: positions per slot (<= cfg.n_ctx). Throws r1::Error for MLA configs (their
+    // latent cache is not implemented yet) or bad sizes.
+    KvCache(const ModelConfig& cfg, int64_t n_slots, int64_t n_ctx);
+
+    int64_t n_slots() const { return n_slots_; }
+    int64_t n_ctx() const { return n_ctx_; }
+    int64_t n_free() const;
+
+    // Lowest free slot (length 0), or -1 when the pool is full.
+    int32_t acquire();
+    // Frees a slot for reuse (its contents become garbage; no memory is released).
+    void release(int32_t slot);
+    bool in_use(int32_t slot) const;
+
+    // Positions [0, length) hold valid K/V.
+    int64_t length(int32_t slot) const;
+    // Called by the forward after it has written n new positions of every layer.
+    void advance(int32_t slot, int64_t n);
+    // Forgets positions >= n (n <= length): e.g. to re-run a suffix.
+    void truncate(int32_t slot, int64_t n);
+
+    float* k(int32_t slot, int64_t layer);  // [n_ctx, Hkv, D]
+    float* v(int32_t slot, int64_t layer);  // [n_ctx, Hkv, D]
+    int64_t row() const { return row_; }    // Hkv·D floats per position
+
+private:
+    void check_slot(int32_t slot, const char* what) const;
+    int64_t n_slots_ = 0, n_ctx_ = 0, n_layer_ = 0, row_ = 0;
+    Buffer<float> data_;
+    std::vector<int64_t> len_;
+    std::vector<char> used_;
+};
+
+}  // namespace r1
