@@ -83,8 +83,10 @@ void Sampler::apply_penalties(const std::vector<int32_t>& history, int64_t n_voc
         const int32_t id = window_[i];
         size_t j = i;
         while (j < n && window_[j] == id) j++;
-        R1_CHECK(id >= 0 && id < n_vocab, "[sampler] history token id ", id,
-                 " out of range [0, ", n_vocab, ")");
+        if (id < 0 || id >= n_vocab) {  // not a candidate: nothing to penalise
+            i = j;
+            continue;
+        }
         float& l = cand_[id].logit;  // candidates are still in id order here
         if (rep != 1.0f) l = l <= 0.0f ? l * rep : l / rep;
         l -= (float)(j - i) * freq + pres;

@@ -46,9 +46,9 @@ public:
 
     // Picks the next token from logits [n_vocab]. `history` is the sequence so far (prompt and
     // generated tokens); only its last repeat_last_n entries are read, for the penalties.
-    // Throws r1::Error if n_vocab <= 0, an id in the penalty window is out of range (the
-    // history is only read when a penalty is on), or no logit is finite (NaN logits are
-    // treated as -inf; +inf is rejected).
+    // Ids in the window outside [0, n_vocab) are skipped: they cannot be drawn (e.g. prompt
+    // tokens past a vocab_limit), so there is nothing to penalise. Throws r1::Error if
+    // n_vocab <= 0 or no logit is finite (NaN logits are treated as -inf; +inf is rejected).
     int32_t sample(const float* logits, int64_t n_vocab, const std::vector<int32_t>& history);
 
     const SamplerParams& params() const { return params_; }
