@@ -137,7 +137,12 @@ struct Kernels {
 Kernels kernels(Isa isa) {
     switch (isa) {
         case Isa::avx512:
-            return {cpu::avx512::qx_bytes, cpu::avx512::q_prepare, cpu::avx512::q_rows,
+            // The quantised AVX-512 kernels need VNNI (vpdpbusd), which Isa::avx512 does not
+            // imply (Skylake-X has AVX-512 without it): fall back to AVX2 for those.
+            if (cpu_features().avx512vnni)
+                return {cpu::avx512::qx_bytes, cpu::avx512::q_prepare, cpu::avx512::q_rows,
+                        cpu::avx512::f_rows};
+            return {cpu::avx2::qx_bytes, cpu::avx2::q_prepare, cpu::avx2::q_rows,
                     cpu::avx512::f_rows};
         case Isa::avx2:
             return {cpu::avx2::qx_bytes, cpu::avx2::q_prepare, cpu::avx2::q_rows, cpu::avx2::f_rows};
