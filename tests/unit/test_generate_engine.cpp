@@ -1,0 +1,418 @@
+// Generation engine tests: the KV-cache batched forward (generate/forward.h) against the
+// training forward Model::logits on tiny gpt2-style, llama-style (GQA 4/2, qkv bias, tied
+// embeddings) and DeepSeekMoE configs with random weights — whole-prompt prefill, prefill +
+// token-by-token decode, and several sequences of different lengths in one batch — then the
+// continuous-batching Generator: more requests than slots complete with the same greedy
+// tokens as alone (and as naive recomputation), slots are reused, log-probs match the
+// training forward, and sampling is deterministic in the seed. Plus error paths.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "generate/engine.h"
+#include "generate/forward.h"
+#include "generate/infer_model.h"
+#include "generate/kv_cache.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "testing.h"
+
+namespace {
+
+using r1::ModelConfig;
+
+ModelConfig gpt2_cfg() {
+    ModelConfig c = ModelConfig::preset("bench-dense");
+    c.n_vocab = 48, c.n_embd = 32, c.n_layer = 2, c.n_ctx = 24, c.n_head = 4, c.n_head_kv = 4;
+    c.head_dim = 8, c.n_ff = 64, c.qkv_bias = true;
+    c.validate();
+    return c;
+}
+
+ModelConfig llama_cfg() {
+    ModelConfig c = ModelConfig::preset("tiny-dense");
+    c.arch = r1::Arch::qwen2;
+    c.n_vocab = 48, c.n_embd = 32, c.n_layer = 2, c.n_ctx = 24, c.n_head = 4, c.n_head_kv = 2;
+    c.head_dim = 8, c.n_ff = 48, c.qkv_bias = true, c.tie_embeddings = true;
+    c.validate();
+    return c;
+}
+
+ModelConfig moe_cfg() {
+    ModelConfig c = ModelConfig::preset("tiny-moe");
+    c.n_vocab = 48, c.n_embd = 32, c.n_layer = 3, c.n_ctx = 24, c.n_head = 4, c.n_head_kv = 4;
+    c.head_dim = 8, c.n_ff = 48;
+    c.n_expert = 6, c.n_expert_used = 2, c.n_ff_exp = 16, c.n_expert_shared = 1;
+    c.n_layer_dense_lead = 1;
+    c.validate();
+    return c;
+}
+
+struct Case {
+    const char* name;
+    std::function<ModelConfig()> cfg;
+};
+const Case kCases[] = {{"gpt2", gpt2_cfg}, {"llama", llama_cfg}, {"moe", moe_cfg}};
+
+// A model with random weights; for MoE also a random selection bias (exercises it).
+r1::Model make_model(const ModelConfig& c, uint64_t seed) {
+    r1::Model m(c);
+    m.init_weights(seed);
+    for (const auto& p : m.params().infos())
+        if (p.name.find("exp_probs_b") != std::string::npos) {
+            r1::Rng r(seed + 99);
+            float* b = m.params().ptr(p.name);
+            for (int64_t i = 0; i < p.numel; i++) b[i] = 0.05f * r.normal();
+        }
+    return m;
+}
+
+std::vector<int32_t> rand_tokens(int64_t n, int64_t V, uint64_t seed) {
+    r1::Rng r(seed);
+    std::vector<int32_t> t((size_t)n);
+    for (auto& x : t) x = (int32_t)r.below((uint64_t)V);
+    return t;
+}
+
+// Model::logits of one sequence: [T, V].
+std::vector<float> ref_logits(r1::Model& m, const std::vector<int32_t>& toks) {
+    const int64_t V = m.config().n_vocab, T = (int64_t)toks.size();
+    std::vector<float> out((size_t)(T * V));
+    m.logits(out.data(), toks.data(), 1, T);
+    return out;
+}
+
+constexpr float kAtol = 1e-4f, kRtol = 1e-3f;
+
+TEST(GenerateEngine, PrefillMatchesTrainingForward) {
+    for (const Case& cs : kCases) {
+        SCOPED_TRACE(cs.name);
+        const ModelConfig c = cs.cfg();
+        r1::Model m = make_model(c, 11);
+        const r1::InferenceModel im = r1::InferenceModel::from_params(c, m.params());
+        const auto toks = rand_tokens(c.n_ctx, c.n_vocab, 5);
+        const auto ref = ref_logits(m, toks);
+
+        r1::KvCache cache(c, 1, c.n_ctx);
+        r1::BatchForward fwd(im);
+        const int32_t slot = cache.acquire();
+        const float* lg = fwd.run(cache, {{slot, toks.data(), (int64_t)toks.size()}}, true);
+        EXPECT_TRUE(r1::testing::allclose(lg, ref.data(), ref.size(), kAtol, kRtol));
+        EXPECT_EQ(cache.length(slot), c.n_ctx);
+
+        // last-token-only output is the last row
+        cache.truncate(slot, 0);
+        lg = fwd.run(cache, {{slot, toks.data(), (int64_t)toks.size()}});
+        EXPECT_TRUE(r1::testing::allclose(lg, ref.data() + (c.n_ctx - 1) * c.n_vocab,
+                                          (size_t)c.n_vocab, kAtol, kRtol));
+    }
+}
+
+TEST(GenerateEngine, PrefillThenDecodeMatchesEveryPosition) {
+    for (const Case& cs : kCases) {
+        SCOPED_TRACE(cs.name);
+        const ModelConfig c = cs.cfg();
+        r1::Model m = make_model(c, 12);
+        const r1::InferenceModel im = r1::InferenceModel::from_params(c, m.params());
+        const int64_t T = 20, V = c.n_vocab, k = 7;
+        const auto toks = rand_tokens(T, V, 6);
+        const auto ref = ref_logits(m, toks);
+
+        r1::KvCache cache(c, 2, c.n_ctx);
+        r1::BatchForward fwd(im);
+        cache.acquire();
+        const int32_t slot = cache.acquire();  // slot 1: not the first one
+        const float* lg = fwd.run(cache, {{slot, toks.data(), k}}, true);
+        EXPECT_TRUE(r1::testing::allclose(lg, ref.data(), (size_t)(k * V), kAtol, kRtol));
+        for (int64_t t = k; t < T; t++) {
+            lg = fwd.run(cache, {{slot, toks.data() + t, 1}});
+            EXPECT_TRUE(r1::testing::allclose(lg, ref.data() + t * V, (size_t)V, kAtol, kRtol))
+                << "position " << t;
+        }
+        EXPECT_EQ(cache.length(slot), T);
+    }
+}
+
+TEST(GenerateEngine, BatchOfDifferentLengthsEqualsAlone) {
+    for (const Case& cs : kCases) {
+        SCOPED_TRACE(cs.name);
+        const ModelConfig c = cs.cfg();
+        r1::Model m = make_model(c, 13);
+        const r1::InferenceModel im = r1::InferenceModel::from_params(c, m.params());
+        const int64_t V = c.n_vocab;
+        const int64_t len[4] = {9, 17, 4, 13}, prompt[4] = {3, 8, 1, 5};
+        std::vector<std::vector<int32_t>> seqs;
+        for (int i = 0; i < 4; i++) seqs.push_back(rand_tokens(len[i], V, 40 + i));
+
+        // alone: each sequence through its own cache, token by token after its prompt
+        std::vector<std::vector<float>> alone(4);
+        for (int i = 0; i < 4; i++) {
+            r1::KvCache cache(c, 1, c.n_ctx);
+            r1::BatchForward fwd(im);
+            const int32_t s = cache.acquire();
+            const float* lg = fwd.run(cache, {{s, seqs[i].data(), prompt[i]}});
+            alone[i].insert(alone[i].end(), lg, lg + V);
+            for (int64_t t = prompt[i]; t < len[i]; t++) {
+                lg = fwd.run(cache, {{s, seqs[i].data() + t, 1}});
+                alone[i].insert(alone[i].end(), lg, lg + V);
+            }
+        }
+        // together: all prompts in one step, then decode steps over whoever has tokens left
+        r1::KvCache cache(c, 4, c.n_ctx);
+        r1::BatchForward fwd(im);
+        int32_t slot[4];
+        for (int i = 0; i < 4; i++) slot[i] = cache.acquire();
+        std::vector<std::vector<float>> batched(4);
+        std::vector<r1::SeqInput> b;
+        for (int i = 0; i < 4; i++) b.push_back({slot[i], seqs[i].data(), prompt[i]});
+        int64_t fed[4];
+        for (int i = 0; i < 4; i++) fed[i] = prompt[i];
+        std::vector<int> who = {0, 1, 2, 3};
+        while (!b.empty()) {
+            const float* lg = fwd.run(cache, b);
+            for (size_t j = 0; j < who.size(); j++)
+                batched[who[j]].insert(batched[who[j]].end(), lg + j * V, lg + (j + 1) * V);
+            b.clear(), who.clear();
+            for (int i = 0; i < 4; i++)
+                if (fed[i] < len[i]) {
+                    b.push_back({slot[i], seqs[i].data() + fed[i], 1});
+                    who.push_back(i);
+                    fed[i]++;
+                }
+        }
+        for (int i = 0; i < 4; i++) {
+            SCOPED_TRACE(i);
+            ASSERT_EQ(batched[i].size(), alone[i].size());
+            EXPECT_TRUE(r1::testing::allclose(batched[i], alone[i], 1e-5f, 1e-4f));
+            // and both agree with the training forward at every decoded position
+            const auto ref = ref_logits(m, seqs[i]);
+            for (int64_t t = prompt[i] - 1, r = 0; t < len[i]; t++, r++)
+                EXPECT_TRUE(r1::testing::allclose(batched[i].data() + r * V,
+                                                  ref.data() + t * V, (size_t)V, kAtol, kRtol))
+                    << "position " << t;
+        }
+    }
+}
+
+// Naive greedy decoding by recomputing Model::logits over the whole sequence.
+std::vector<int32_t> naive_greedy(r1::Model& m, std::vector<int32_t> ids, int64_t n,
+                                  int32_t stop) {
+    const int64_t V = m.config().n_vocab;
+    std::vector<int32_t> out;
+    for (int64_t i = 0; i < n && (int64_t)ids.size() <= m.config().n_ctx; i++) {
+        const auto lg = ref_logits(m, ids);
+        const float* last = lg.data() + (ids.size() - 1) * V;
+        const int32_t t = (int32_t)(std::max_element(last, last + V) - last);
+        out.push_back(t);
+        ids.push_back(t);
+        if (t == stop) break;
+    }
+    return out;
+}
+
+TEST(GenerateEngine, ContinuousBatchingMatchesAloneAndReusesSlots) {
+    for (const Case& cs : kCases) {
+        SCOPED_TRACE(cs.name);
+        const ModelConfig c = cs.cfg();
+        r1::Model m = make_model(c, 14);
+        const r1::InferenceModel im = r1::InferenceModel::from_params(c, m.params());
+        std::vector<r1::GenRequest> reqs;
+        for (int i = 0; i < 6; i++) {
+            r1::GenRequest q;
+            q.prompt = rand_tokens(1 + (i * 5) % 9, c.n_vocab, 70 + i);
+            q.max_tokens = 3 + (i * 7) % 10;
+            q.sampler.temperature = 0;  // greedy
+            q.stop_ids = {(int32_t)(i % 3)};
+            if (i == 5) q.max_tokens = 100;  // runs into the context limit
+            reqs.push_back(q);
+        }
+        r1::GeneratorOptions o;
+        o.n_slots = 2;
+        r1::Generator gen(im, o);
+        for (const auto& q : reqs) gen.add(q);
+        EXPECT_EQ(gen.n_queued(), 6);
+        std::vector<r1::GenResult> res;
+        while (!gen.done()) {
+            auto r = gen.step();
+            EXPECT_LE(gen.n_active(), 2);
+            for (auto& x : r) res.push_back(std::move(x));
+        }
+        ASSERT_EQ(res.size(), 6u);
+        EXPECT_EQ(gen.stats().completed, 6);
+        EXPECT_EQ(gen.cache().n_free(), 2);
+        std::sort(res.begin(), res.end(), [](auto& a, auto& b) { return a.id < b.id; });
+        for (int i = 0; i < 6; i++) {
+            SCOPED_TRACE(i);
+            r1::GeneratorOptions o1;
+            o1.n_slots = 1;
+            r1::Generator alone(im, o1);
+            alone.add(reqs[i]);
+            const auto a = alone.run();
+            ASSERT_EQ(a.size(), 1u);
+            EXPECT_EQ(res[i].tokens, a[0].tokens);
+            EXPECT_EQ(res[i].finish_reason, a[0].finish_reason);
+            EXPECT_EQ(res[i].n_prompt, (int64_t)reqs[i].prompt.size());
+            const auto naive = naive_greedy(m, reqs[i].prompt, reqs[i].max_tokens,
+                                            reqs[i].stop_ids[0]);
+            EXPECT_EQ(res[i].tokens, naive);
+            // finish reason and log-probs against the training forward
+            const bool stopped = res[i].tokens.back() == reqs[i].stop_ids[0];
+            EXPECT_EQ(res[i].finish_reason, stopped ? "stop" : "length");
+            if (!stopped && (int64_t)res[i].tokens.size() < reqs[i].max_tokens)
+                EXPECT_EQ((int64_t)(reqs[i].prompt.size() + res[i].tokens.size()), c.n_ctx + 1);
+            std::vector<int32_t> full = reqs[i].prompt;
+            full.insert(full.end(), res[i].tokens.begin(), res[i].tokens.end() - 1);
+            const auto lg = ref_logits(m, full);
+            ASSERT_EQ(res[i].logprobs.size(), res[i].tokens.size());
+            for (size_t j = 0; j < res[i].tokens.size(); j++) {
+                const int64_t row = (int64_t)reqs[i].prompt.size() - 1 + (int64_t)j;
+                const double lp = r1::log_softmax_at(lg.data() + row * c.n_vocab, c.n_vocab,
+                                                     res[i].tokens[j]);
+                EXPECT_NEAR(res[i].logprobs[j], lp, 1e-4);
+                EXPECT_LE(res[i].logprobs[j], 0.0f);
+            }
+        }
+    }
+}
+
+TEST(GenerateEngine, SamplingIsDeterministicInSeed) {
+    const ModelConfig c = moe_cfg();
+    r1::Model m = make_model(c, 15);
+    const r1::InferenceModel im = r1::InferenceModel::from_params(c, m.params());
+    auto run = [&](uint64_t seed, int64_t slots) {
+        r1::GeneratorOptions o;
+        o.n_slots = slots;
+        r1::Generator gen(im, o);
+        for (int i = 0; i < 3; i++) {
+            r1::GenRequest q;
+            q.prompt = rand_tokens(4, c.n_vocab, 90 + i);
+            q.max_tokens = 16;
+            q.sampler.temperature = 1.5f;  // random weights: near-uniform logits
+            q.sampler.top_k = 30;
+            q.sampler.seed = seed + (uint64_t)i;
+            q.vocab_limit = 40;
+            gen.add(q);
+        }
+        return gen.run();
+    };
+    const auto a = run(7, 3), b = run(7, 3), d = run(7, 1), e = run(8, 3);
+    ASSERT_EQ(a.size(), 3u);
+    bool differs = false;
+    for (size_t i = 0; i < 3; i++) {
+        EXPECT_EQ(a[i].tokens, b[i].tokens);
+        EXPECT_EQ(a[i].logprobs, b[i].logprobs);
+        EXPECT_EQ(a[i].tokens, d[i].tokens);  // batched or alone: same draws
+        for (int32_t t : a[i].tokens) EXPECT_LT(t, 40);
+        differs |= a[i].tokens != e[i].tokens;
+    }
+    EXPECT_TRUE(differs) << "a different seed gave the same 48 tokens";
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const r1::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(GenerateEngine, ErrorsNameTheProblem) {
+    const ModelConfig c = llama_cfg();
+    r1::Model m = make_model(c, 16);
+    const r1::InferenceModel im = r1::InferenceModel::from_params(c, m.params());
+    r1::KvCache cache(c, 2, 8);
+    r1::BatchForward fwd(im);
+    const int32_t s = cache.acquire();
+    const auto toks = rand_tokens(9, c.n_vocab, 1);
+    EXPECT_NE(error_of([&] { fwd.run(cache, {{s, toks.data(), 9}}); }).find("cache holds 8"),
+              std::string::npos);
+    EXPECT_EQ(cache.length(s), 0);  // nothing written on error
+    const int32_t bad = 48;
+    EXPECT_NE(error_of([&] { fwd.run(cache, {{s, &bad, 1}}); }).find("token id 48"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { fwd.run(cache, {{1, toks.data(), 1}}); }).find("not an acquired"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { fwd.run(cache, {{s, toks.data(), 1}, {s, toks.data(), 1}}); })
+                  .find("twice"),
+              std::string::npos);
+    cache.release(s);
+    EXPECT_EQ(cache.acquire(), 0);  // released slots are reused
+    EXPECT_NE(error_of([] { r1::KvCache(llama_cfg(), 1, 25); }).find("n_ctx"), std::string::npos);
+
+    r1::Generator gen(im);
+    EXPECT_NE(error_of([&] { gen.add({}); }).find("empty prompt"), std::string::npos);
+    r1::GenRequest q;
+    q.prompt = {1, 2};
+    q.max_tokens = 0;
+    EXPECT_NE(error_of([&] { gen.add(q); }).find("max_tokens"), std::string::npos);
+
+    // a tensor of the wrong shape, a missing tensor, and MLA
+    std::unordered_map<std::string, r1::WeightView> t;
+    for (const auto& p : m.params().infos()) {
+        r1::WeightView w;
+        w.data = m.params().ptr(p.name);
+        w.K = p.shape.back();
+        w.N = p.numel / w.K;
+        t[p.name] = w;
+    }
+    auto t2 = t;
+    t2["blk.1.attn_k.weight"].N = 8;
+    EXPECT_NE(error_of([&] { r1::InferenceModel(c, t2); }).find("blk.1.attn_k.weight"),
+              std::string::npos);
+    t2 = t;
+    t2.erase("blk.0.ffn_up.weight");
+    EXPECT_NE(error_of([&] { r1::InferenceModel(c, t2); }).find("missing tensor 'blk.0.ffn_up"),
+              std::string::npos);
+    ModelConfig mla = c;
+    mla.arch = r1::Arch::deepseek2;
+    mla.attn = r1::AttnKind::mla;
+    mla.kv_lora_rank = 8, mla.qk_nope_head_dim = 4, mla.qk_rope_head_dim = 4, mla.v_head_dim = 4;
+    mla.rope_layout = r1::RopeLayout::interleaved;
+    mla.qkv_bias = false;
+    r1::Model mm(mla);
+    EXPECT_NE(error_of([&] { r1::InferenceModel::from_params(mla, mm.params()); })
+                  .find("not yet supported"),
+              std::string::npos);
+}
+
+// Unfused q/k/v (a loader whose tensors are not adjacent) gives the same logits as fused.
+TEST(GenerateEngine, UnfusedProjectionsMatchFused) {
+    const ModelConfig c = llama_cfg();
+    r1::Model m = make_model(c, 17);
+    // copies of attn_k / ffn_up so adjacency is broken
+    std::vector<std::vector<float>> copies;
+    copies.reserve(16);  // pointers into the copies must stay valid
+    std::unordered_map<std::string, r1::WeightView> t;
+    for (const auto& p : m.params().infos()) {
+        r1::WeightView w;
+        w.K = p.shape.back();
+        w.N = p.numel / w.K;
+        if (p.name.find("attn_k.weight") != std::string::npos ||
+            p.name.find("ffn_up.weight") != std::string::npos) {
+            const float* src = m.params().ptr(p.name);
+            copies.emplace_back(src, src + p.numel);
+            w.data = copies.back().data();
+        } else {
+            w.data = m.params().ptr(p.name);
+        }
+        t[p.name] = w;
+    }
+    const r1::InferenceModel im(c, t);
+    EXPECT_EQ(im.layer(0).wqkv.data, nullptr);
+    EXPECT_EQ(im.layer(0).gate_up.data, nullptr);
+    const auto toks = rand_tokens(12, c.n_vocab, 3);
+    const auto ref = ref_logits(m, toks);
+    r1::KvCache cache(c, 1, c.n_ctx);
+    r1::BatchForward fwd(im);
+    const float* lg = fwd.run(cache, {{cache.acquire(), toks.data(), 12}}, true);
+    EXPECT_TRUE(r1::testing::allclose(lg, ref.data(), ref.size(), kAtol, kRtol));
+}
+
+}  // namespace
