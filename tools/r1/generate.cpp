@@ -5,6 +5,7 @@
 // tokenised with the byte tokenizer those models use. Generation stops at
 // <｜end▁of▁sentence｜> (not printed) or after --max-tokens. --n samples several completions
 // in one batch (seeds seed, seed+1, ...). GGUF models come later.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -60,6 +61,8 @@ int run_generate(const GenerateOptions& o) {
 
     r1::GeneratorOptions go;
     go.n_slots = o.n;
+    // cache only what this request can use (prompt + max_tokens), not the model's whole n_ctx
+    go.n_ctx = std::min<int64_t>(cfg.n_ctx, (int64_t)prompt.size() + o.max_tokens);
     r1::Generator gen(model, go);
     for (int i = 0; i < o.n; i++) {
         r1::GenRequest q;
@@ -78,6 +81,7 @@ int run_generate(const GenerateOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<r1::GenResult> res = gen.run();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // generated tokens per second of wall time, prefill included
     const double tps = secs > 0 ? (double)gen.stats().generated_tokens / secs : 0.0;
 
     for (const r1::GenResult& r : res) {
