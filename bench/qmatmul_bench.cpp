@@ -1,5 +1,6 @@
 // Decode-shaped qlinear_forward measurement: M = 1 (or --m) products with stored weights,
-// reported as GB/s of weight bytes streamed, next to a plain read-bandwidth probe on the
+// reported as GB/s of weight bytes streamed (and GFLOP/s, the figure that matters for --m
+// in the prefill range), next to a plain read-bandwidth probe on the
 // same threads (the ceiling a memory-bound matvec can reach).
 //
 // Several copies of each weight matrix (--rotate-mb in total, default 512: this AMD EPYC
@@ -113,8 +114,8 @@ int main(int argc, char** argv) {
     const double bw = probe_read_gbs(iters, mb);
     std::printf("qlinear_forward, M=%lld, %d threads, isa %s; read-bandwidth probe %.1f GB/s\n",
                 (long long)M, threads, r1::cpu_summary().c_str(), bw);
-    std::printf("%-6s %6s %6s %9s %9s %8s %6s\n", "type", "N", "K", "us-best", "us-median", "GB/s",
-                "of-bw");
+    std::printf("%-6s %6s %6s %9s %9s %8s %6s %8s\n", "type", "N", "K", "us-best", "us-median",
+                "GB/s", "of-bw", "GFLOP/s");
     struct Shape {
         r1::DType t;
         int64_t N, K;
@@ -128,12 +129,14 @@ int main(int argc, char** argv) {
     bool first = true;
     for (const Shape& s : shapes) {
         const Result r = run(s.t, s.N, s.K, M, iters, mb);
-        std::printf("%-6s %6lld %6lld %9.1f %9.1f %8.1f %5.0f%%\n", r1::dtype_name(s.t),
-                    (long long)s.N, (long long)s.K, r.us_best, r.us_median, r.gbs, 100 * r.gbs / bw);
+        const double gflops = 2.0 * M * s.N * s.K / r.us_best / 1e3;  // best call
+        std::printf("%-6s %6lld %6lld %9.1f %9.1f %8.1f %5.0f%% %8.1f\n", r1::dtype_name(s.t),
+                    (long long)s.N, (long long)s.K, r.us_best, r.us_median, r.gbs, 100 * r.gbs / bw,
+                    gflops);
         char buf[256];
-        std::snprintf(buf, sizeof buf, "%s{\"type\":\"%s\",\"N\":%lld,\"K\":%lld,\"us_best\":%.2f,\"us_median\":%.2f,\"gbs\":%.2f}",
+        std::snprintf(buf, sizeof buf, "%s{\"type\":\"%s\",\"N\":%lld,\"K\":%lld,\"us_best\":%.2f,\"us_median\":%.2f,\"gbs\":%.2f,\"gflops\":%.1f}",
                       first ? "" : ",", r1::dtype_name(s.t), (long long)s.N, (long long)s.K,
-                      r.us_best, r.us_median, r.gbs);
+                      r.us_best, r.us_median, r.gbs, gflops);
         json += buf;
         first = false;
     }

@@ -8,12 +8,15 @@
 // fast paths differ from it only by f32 summation order. The error against the unquantised
 // product x·dequant(W)ᵀ is that of the activation quantisation (|x - x̂| <= ~0.57·d_x per
 // element; tests/unit/test_qmatmul.cpp checks that bound).
-// Float weights (f32 / f16 / bf16): f16/bf16 are widened exactly to f32 and FMA'd; f32 with
-// M > 1 goes to r1::gemm (oneDNN), M = 1 to our matvec (no GEMM setup for a single row).
+// Float weights (f32 / f16 / bf16): f16/bf16 are widened exactly to f32 and FMA'd in our
+// kernels for M < kGemmRows; from kGemmRows rows on (prefill) the product is compute bound,
+// so blocks of weight rows are widened to f32 scratch and multiplied by r1::gemm (oneDNN,
+// near the f32 peak). f32 with M > 1 goes to r1::gemm directly, M = 1 to our matvec.
 //
 // Threads: outputs N are split into contiguous chunks (r1::parallel_for, static); each
 // output is computed by one fixed operation sequence, so results do not depend on the thread
-// count or on M (batch-invariant), except f32 M > 1 which is oneDNN's.
+// count or on M (batch-invariant), except where oneDNN's GEMM is used (f32 M > 1, f16/bf16
+// M >= kGemmRows).
 // Hot path allocation: activation scratch is thread_local and only ever grows.
 #include "ops/qmatmul.h"
 
@@ -109,6 +112,8 @@ namespace {
 
 bool is_quantised(DType t) { return t == DType::q8_0 || t == DType::q4_0; }
 
+constexpr int64_t kGemmRows = 16;  // f16/bf16: from this many activation rows on, use GEMM
+
 void validate(float* y, const float* x, const WeightView& w, int64_t M, const char* who) {
     R1_CHECK(w.type == DType::f32 || w.type == DType::f16 || w.type == DType::bf16 ||
                  is_quantised(w.type),
@@ -171,6 +176,19 @@ void qlinear_forward(float* y, const float* x, const WeightView& w, int64_t M) {
     }
     if (w.type == DType::f32 && M > 1) {
         gemm(false, true, M, N, K, 1.0f, x, K, (const float*)w.data, K, 0.0f, y, N);  // [M, N]
+        return;
+    }
+    if ((w.type == DType::f16 || w.type == DType::bf16) && M >= kGemmRows) {
+        // Blocks of ~4 MB of widened weight rows: conversion is O(N·K), the GEMM O(M·N·K).
+        const int64_t nblk = std::max<int64_t>(16, (int64_t{1} << 20) / K);
+        thread_local Buffer<float> wf;
+        if ((int64_t)wf.size() < std::min(nblk, N) * K) wf.resize(std::min(nblk, N) * K);
+        const int64_t row_bytes = dtype_row_bytes(w.type, K);
+        for (int64_t n0 = 0; n0 < N; n0 += nblk) {
+            const int64_t nb = std::min(nblk, N - n0);
+            to_f32(wf.data(), (const uint8_t*)w.data + n0 * row_bytes, w.type, nb * K);  // [nb, K]
+            gemm(false, true, M, nb, K, 1.0f, x, K, wf.data(), K, 0.0f, y + n0, N);        // [M, nb]
+        }
         return;
     }
     const Kernels kr = kernels(active_isa());
