@@ -44,16 +44,32 @@ std::vector<GenResult> Generator::step() {
     int64_t step_tokens = 0;
     for (const Seq& s : active_) step_tokens += (int64_t)s.pending.size();
     while (!queue_.empty() && cache_.n_free() > 0) {
-        const int64_t n = (int64_t)queue_.front().req.prompt.size();
+        const std::vector<int32_t>& prompt = queue_.front().req.prompt;
+        const int64_t P = (int64_t)prompt.size();
+        // an active sequence with the same prompt: share its cached prefix (see engine.h)
+        const Seq* src = nullptr;
+        for (const Seq& a : active_)
+            if (P > 1 && a.req.prompt == prompt) {
+                src = &a;
+                break;
+            }
+        if (src && cache_.length(src->slot) < P - 1) break;  // joined this step: wait one
+        const int64_t n = src ? 1 : P;
         if (opt_.max_step_tokens > 0 && step_tokens > 0 && step_tokens + n > opt_.max_step_tokens)
             break;
         Seq s = std::move(queue_.front());
         queue_.pop_front();
         s.slot = cache_.acquire();
         s.history = s.req.prompt;
-        s.pending = s.req.prompt;
+        if (src) {
+            cache_.copy_prefix(src->slot, s.slot, P - 1);
+            s.pending.assign(1, s.req.prompt.back());
+            stats_.shared_prompt_tokens += P - 1;
+        } else {
+            s.pending = s.req.prompt;
+        }
         s.res.id = s.id;
-        s.res.n_prompt = n;
+        s.res.n_prompt = P;
         stats_.prompt_tokens += n;
         step_tokens += n;
         active_.push_back(std::move(s));

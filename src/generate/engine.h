@@ -14,6 +14,11 @@
 // truncation (the quantity a GRPO trainer recomputes for its ratio), and finish_reason:
 // "stop" (a stop id was sampled) or "length" (max_tokens reached, or the context is full).
 //
+// Shared prompts (GRPO groups): a queued request whose prompt equals that of an active
+// sequence whose prompt is already in the cache copies the first P-1 positions from that
+// slot and feeds only its last prompt token, instead of prefilling P tokens again. If the
+// matching sequence joined in this same step (not prefilled yet), the request waits a step.
+//
 // Determinism: a request's tokens depend only on its prompt, params and seed — not on which
 // other requests share its steps — up to float rounding differences of batched products.
 #pragma once
@@ -56,7 +61,8 @@ struct GeneratorOptions {
 
 struct GeneratorStats {
     int64_t steps = 0;
-    int64_t prompt_tokens = 0;       // prefilled
+    int64_t prompt_tokens = 0;       // prefilled (run through the model)
+    int64_t shared_prompt_tokens = 0;// copied from another slot instead
     int64_t generated_tokens = 0;    // sampled
     int64_t completed = 0;
 };

@@ -1,6 +1,8 @@
 // KvCache: slot pool bookkeeping over one preallocated K/V buffer (see kv_cache.h).
 #include "generate/kv_cache.h"
 
+#include <cstring>
+
 #include "core/error.h"
 
 namespace r1 {
@@ -67,6 +69,19 @@ void KvCache::truncate(int32_t slot, int64_t n) {
     R1_CHECK(n >= 0 && n <= len_[(size_t)slot], "[kv_cache] truncate: ", n,
              " outside [0, length ", len_[(size_t)slot], "]");
     len_[(size_t)slot] = n;
+}
+
+void KvCache::copy_prefix(int32_t src, int32_t dst, int64_t n) {
+    check_slot(src, "copy_prefix");
+    check_slot(dst, "copy_prefix");
+    R1_CHECK(src != dst, "[kv_cache] copy_prefix: source and destination are slot ", src);
+    R1_CHECK(n >= 0 && n <= len_[(size_t)src], "[kv_cache] copy_prefix: ", n,
+             " positions requested, slot ", src, " holds ", len_[(size_t)src]);
+    for (int64_t l = 0; l < n_layer_; l++) {
+        std::memcpy(k(dst, l), k(src, l), sizeof(float) * (size_t)(n * row_));
+        std::memcpy(v(dst, l), v(src, l), sizeof(float) * (size_t)(n * row_));
+    }
+    len_[(size_t)dst] = n;
 }
 
 float* KvCache::k(int32_t slot, int64_t layer) {

@@ -37,6 +37,10 @@ public:
     // Forgets positions >= n (n <= length): e.g. to re-run a suffix.
     void truncate(int32_t slot, int64_t n);
 
+    // dst (in use) gets src's positions [0, n) of every layer and length n (n <= length(src)):
+    // a prompt prefilled once serves every sample of a group.
+    void copy_prefix(int32_t src, int32_t dst, int64_t n);
+
     float* k(int32_t slot, int64_t layer);  // [n_ctx, Hkv, D]
     float* v(int32_t slot, int64_t layer);  // [n_ctx, Hkv, D]
     int64_t row() const { return row_; }    // Hkv·D floats per position

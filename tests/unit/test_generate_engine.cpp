@@ -519,3 +519,70 @@ TEST(GenerateEngine, Q8BatchedGenerationIsBitIdenticalToAlone) {
 }
 
 }  // namespace
+
+namespace {
+
+// A GRPO-style group: G samples of one prompt share its prefilled prefix; each sample still
+// gets exactly what it would get alone (Q8_0: bit-identical; f32: same greedy tokens).
+TEST(GenerateEngine, SharedPromptGroupMatchesAlone) {
+    for (bool quant : {false, true}) {
+        SCOPED_TRACE(quant ? "q8_0" : "f32");
+        const ModelConfig c = quant ? moe_cfg_q() : llama_cfg();
+        r1::Model m = make_model(c, 20);
+        StoredWeights sw;
+        const r1::InferenceModel im = quant ? r1::InferenceModel(c, (sw = store_as(m, r1::DType::q8_0)).views)
+                                            : r1::InferenceModel::from_params(c, m.params());
+        const auto prompt = rand_tokens(9, c.n_vocab, 500);
+        std::vector<r1::GenRequest> reqs;
+        for (int i = 0; i < 5; i++) {
+            r1::GenRequest q;
+            q.prompt = i == 2 ? rand_tokens(4, c.n_vocab, 501) : prompt;
+            q.max_tokens = 5 + i;
+            q.sampler.temperature = quant ? 1.0f : 0.0f;
+            q.sampler.seed = 600 + (uint64_t)i;
+            reqs.push_back(q);
+        }
+        r1::GeneratorOptions o;
+        o.n_slots = 3;
+        r1::Generator gen(im, o);
+        for (const auto& q : reqs) gen.add(q);
+        const auto res = gen.run();
+        ASSERT_EQ(res.size(), reqs.size());
+        EXPECT_EQ(gen.stats().shared_prompt_tokens, 3 * 8);  // 3 of the 4 copies shared 8
+        EXPECT_EQ(gen.stats().prompt_tokens, 9 + 4 + 3 * 1);
+        for (size_t i = 0; i < reqs.size(); i++) {
+            SCOPED_TRACE(i);
+            r1::GeneratorOptions o1;
+            o1.n_slots = 1;
+            r1::Generator alone(im, o1);
+            alone.add(reqs[i]);
+            const auto a = alone.run();
+            EXPECT_EQ(res[i].tokens, a[0].tokens);
+            if (quant) EXPECT_EQ(res[i].logprobs, a[0].logprobs);
+            for (size_t j = 0; j < a[0].logprobs.size() && j < res[i].logprobs.size(); j++)
+                EXPECT_NEAR(res[i].logprobs[j], a[0].logprobs[j], 1e-4);
+        }
+    }
+}
+
+TEST(GenerateEngine, KvCacheCopyPrefix) {
+    const ModelConfig c = llama_cfg();
+    r1::KvCache cache(c, 2, 8);
+    const int32_t a = cache.acquire(), b = cache.acquire();
+    for (int64_t l = 0; l < c.n_layer; l++)
+        for (int64_t i = 0; i < 8 * cache.row(); i++) {
+            cache.k(a, l)[i] = (float)(l * 1000 + i);
+            cache.v(a, l)[i] = -(float)(l * 1000 + i);
+        }
+    cache.advance(a, 6);
+    cache.copy_prefix(a, b, 5);
+    EXPECT_EQ(cache.length(b), 5);
+    for (int64_t l = 0; l < c.n_layer; l++) {
+        EXPECT_EQ(cache.k(b, l)[5 * cache.row() - 1], (float)(l * 1000 + 5 * cache.row() - 1));
+        EXPECT_EQ(cache.v(b, l)[3], -(float)(l * 1000 + 3));
+        EXPECT_EQ(cache.k(b, l)[5 * cache.row()], 0.0f);  // position 5 not copied
+    }
+    EXPECT_NE(error_of([&] { cache.copy_prefix(a, b, 7); }).find("holds 6"), std::string::npos);
+}
+
+}  // namespace
