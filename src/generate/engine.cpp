@@ -74,6 +74,7 @@ std::vector<GenResult> Generator::step() {
         step_tokens += n;
         active_.push_back(std::move(s));
     }
+    events_.clear();
     if (active_.empty()) return {};
 
     std::vector<SeqInput> batch(active_.size());
@@ -100,6 +101,7 @@ std::vector<GenResult> Generator::step() {
             std::find(s.req.stop_ids.begin(), s.req.stop_ids.end(), tok) != s.req.stop_ids.end();
         const bool full = (int64_t)s.res.tokens.size() >= s.req.max_tokens ||
                           cache_.length(s.slot) >= cache_.n_ctx();  // no room to feed tok
+        events_.push_back({s.id, tok, s.res.logprobs.back(), stop || full});
         if (stop || full) {
             s.res.finish_reason = stop ? "stop" : "length";
             cache_.release(s.slot);
@@ -112,6 +114,21 @@ std::vector<GenResult> Generator::step() {
     }
     active_ = std::move(still);
     return finished;
+}
+
+bool Generator::cancel(int64_t id) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it)
+        if (it->id == id) {
+            queue_.erase(it);
+            return true;
+        }
+    for (auto it = active_.begin(); it != active_.end(); ++it)
+        if (it->id == id) {
+            cache_.release(it->slot);
+            active_.erase(it);
+            return true;
+        }
+    return false;
 }
 
 std::vector<GenResult> Generator::run() {

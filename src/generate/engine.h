@@ -52,6 +52,14 @@ struct GenResult {
     std::string finish_reason;       // "stop" | "length"
 };
 
+// One sampled token of the last step (streaming: the server forwards these as they come).
+struct TokenEvent {
+    int64_t id = -1;        // request
+    int32_t token = -1;
+    float logprob = 0;
+    bool finished = false;  // this token ended the request (its GenResult is in step()'s return)
+};
+
 struct GeneratorOptions {
     int64_t n_slots = 8;             // sequences decoded together (KV cache slots)
     int64_t n_ctx = 0;               // positions per slot; 0 = the model's n_ctx
@@ -82,6 +90,12 @@ public:
     // Steps until every queued and active request has finished; results sorted by id.
     std::vector<GenResult> run();
 
+    // Tokens sampled by the last step(), in batch order.
+    const std::vector<TokenEvent>& last_events() const { return events_; }
+    // Drops a queued or active request (client gone): frees its slot, no result is produced.
+    // Returns false if the id is unknown or already finished.
+    bool cancel(int64_t id);
+
     bool done() const { return active_.empty() && queue_.empty(); }
     int64_t n_active() const { return (int64_t)active_.size(); }
     int64_t n_queued() const { return (int64_t)queue_.size(); }
@@ -105,6 +119,7 @@ private:
     BatchForward fwd_;
     std::deque<Seq> queue_;
     std::vector<Seq> active_;
+    std::vector<TokenEvent> events_;
     int64_t next_id_ = 0;
     GeneratorStats stats_;
 };

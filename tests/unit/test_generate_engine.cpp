@@ -586,3 +586,47 @@ TEST(GenerateEngine, KvCacheCopyPrefix) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(GenerateEngine, TokenEventsAndCancel) {
+    const ModelConfig c = llama_cfg();
+    r1::Model m = make_model(c, 21);
+    const r1::InferenceModel im = r1::InferenceModel::from_params(c, m.params());
+    r1::GeneratorOptions o;
+    o.n_slots = 2;
+    r1::Generator gen(im, o);
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 4; i++) {
+        r1::GenRequest q;
+        q.prompt = rand_tokens(3 + i, c.n_vocab, 700 + i);
+        q.max_tokens = 6;
+        q.sampler.temperature = 0;
+        ids.push_back(gen.add(q));
+    }
+    EXPECT_TRUE(gen.cancel(ids[3]));  // still queued
+    std::vector<std::vector<int32_t>> streamed(4);
+    gen.step();
+    for (const auto& e : gen.last_events()) streamed[(size_t)e.id].push_back(e.token);
+    EXPECT_EQ(gen.last_events().size(), 2u);
+    EXPECT_TRUE(gen.cancel(ids[1]));  // active: its slot frees for request 2
+    EXPECT_FALSE(gen.cancel(ids[1]));
+    EXPECT_EQ(gen.cache().n_free(), 1);
+    std::vector<r1::GenResult> res;
+    while (!gen.done()) {
+        for (auto& r : gen.step()) res.push_back(std::move(r));
+        for (const auto& e : gen.last_events()) {
+            streamed[(size_t)e.id].push_back(e.token);
+            EXPECT_NE(e.id, ids[1]);
+        }
+    }
+    ASSERT_EQ(res.size(), 2u);  // requests 0 and 2
+    for (const auto& r : res) {
+        EXPECT_TRUE(r.id == ids[0] || r.id == ids[2]);
+        EXPECT_EQ(streamed[(size_t)r.id], r.tokens);
+    }
+    EXPECT_EQ(gen.cache().n_free(), 2);
+    EXPECT_FALSE(gen.cancel(ids[0]));  // finished
+}
+
+}  // namespace
