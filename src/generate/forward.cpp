@@ -1,8 +1,9 @@
 // BatchForward: the KV-cache inference forward over a step of several sequences (see
 // forward.h). Per layer (pre-norm, as model/model.cpp):
 //   h = norm(x);  x += attn(h);  h = norm(x);  x += (MLP | MoE)(h)
-// Linear layers: one qlinear_forward over all N new tokens of the step. Attention: new K/V
-// (after RoPE) are appended to each sequence's cache slot, then every (token, head) pair
+// Linear layers: one qlinear_forward over all N new tokens of the step. Attention (GQA, or
+// MLA in its plain form with per-head K/V expanded from the latent): new K/V (after RoPE)
+// are appended to each sequence's cache slot, then every (token, head) pair
 // attends to its own slot's positions [0, pos] — a plain two-pass softmax per row (scores
 // kept in a small per-chunk buffer), independent of which other sequences share the step,
 // so a sequence gets the same attention result batched or alone.
@@ -63,7 +64,11 @@ const float* BatchForward::run(KvCache& cache, const std::vector<SeqInput>& batc
     const ModelConfig& cfg = m_.config();
     const int64_t C = cfg.n_embd, V = cfg.n_vocab, S = (int64_t)batch.size();
     R1_CHECK(S > 0, "[forward] empty batch");
-    R1_CHECK(cache.row() == cfg.n_head_kv * cfg.head_dim,
+    const bool mla = cfg.attn == AttnKind::mla;
+    const int64_t k_row = mla ? cfg.n_head * (cfg.qk_nope_head_dim + cfg.qk_rope_head_dim)
+                              : cfg.n_head_kv * cfg.head_dim;
+    const int64_t v_row = mla ? cfg.n_head * cfg.v_head_dim : cfg.n_head_kv * cfg.head_dim;
+    R1_CHECK(cache.k_row() == k_row && cache.v_row() == v_row,
              "[forward] KV cache was built for another model shape");
 
     // validate everything before touching the cache
@@ -135,14 +140,14 @@ const float* BatchForward::run(KvCache& cache, const std::vector<SeqInput>& batc
     return logits_.data();
 }
 
-void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il) {
+const float* BatchForward::project_gqa(KvCache& cache, const std::vector<SeqInput>& batch,
+                                       int64_t il, int64_t* q_stride) {
     const ModelConfig& cfg = m_.config();
     const InferLayer& l = m_.layer(il);
     const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S];
-    const int64_t C = cfg.n_embd, H = cfg.n_head, Hkv = cfg.n_head_kv, D = cfg.head_dim;
+    const int64_t H = cfg.n_head, Hkv = cfg.n_head_kv, D = cfg.head_dim;
     const int64_t W = (H + 2 * Hkv) * D, row = Hkv * D;
     ensure(qkv_, (size_t)(N * W));
-    ensure(att_, (size_t)(N * H * D));
     float* qkv = qkv_.data();  // [N, W] q | k | v per row
     const float* h = h_.data();
 
@@ -172,40 +177,112 @@ void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch,
         rope_forward(qkv + H * D, qkv + H * D, pos_.data(), N, Hkv, W, D, m_.rope(),
                      cfg.rope_layout);
     }
-
-    // append the new K/V rows to each slot; collect per-sequence cache pointers
-    std::vector<const float*> kp((size_t)S), vp((size_t)S);
-    std::vector<int32_t> seq_of((size_t)N);
+    // append the new K/V rows to each slot
     for (int64_t s = 0; s < S; s++) {
-        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, Hkv, D]
+        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, Hkv·D]
         float* vc = cache.v(batch[(size_t)s].slot, il);
         for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++) {
             const int64_t p = pos_[(size_t)n];
             std::memcpy(kc + p * row, qkv + n * W + H * D, sizeof(float) * (size_t)row);
             std::memcpy(vc + p * row, qkv + n * W + H * D + row, sizeof(float) * (size_t)row);
-            seq_of[(size_t)n] = (int32_t)s;
         }
-        kp[(size_t)s] = kc, vp[(size_t)s] = vc;
+    }
+    *q_stride = W;
+    return qkv;
+}
+
+// MLA (model/mla.cpp's maths): q from x (optionally through the q LoRA + RMSNorm); the
+// latent | k_pe from x; K/V per head from RMSNorm(latent); RoPE on q's rope part and on the
+// single k_pe head shared by all heads; cached rows K = [k_nope | k_pe], V = v per head.
+const float* BatchForward::project_mla(KvCache& cache, const std::vector<SeqInput>& batch,
+                                       int64_t il, int64_t* q_stride) {
+    const ModelConfig& cfg = m_.config();
+    const InferLayer& l = m_.layer(il);
+    const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S];
+    const int64_t H = cfg.n_head, nope = cfg.qk_nope_head_dim, rope = cfg.qk_rope_head_dim;
+    const int64_t dqk = nope + rope, dv = cfg.v_head_dim, kvl = cfg.kv_lora_rank;
+    const int64_t ql = cfg.q_lora_rank, kvw = kvl + rope;
+    const float* h = h_.data();
+    ensure(qkv_, (size_t)(N * H * dqk));
+    float* q = qkv_.data();  // [N, H·dqk]
+    if (l.wq.data) {
+        qlinear_forward(q, h, l.wq, N);
+    } else {
+        ensure(qa_, (size_t)(N * ql)), ensure(qa_n_, (size_t)(N * ql));
+        qlinear_forward(qa_.data(), h, l.wq_a, N);  // [N, ql]
+        rmsnorm_forward(qa_n_.data(), nullptr, qa_.data(), l.q_a_norm, N, ql, cfg.norm_eps);
+        qlinear_forward(q, qa_n_.data(), l.wq_b, N);
+    }
+    ensure(kva_, (size_t)(N * kvw)), ensure(lat_, (size_t)(N * kvl));
+    ensure(lat_n_, (size_t)(N * kvl)), ensure(kvb_, (size_t)(N * H * (nope + dv)));
+    float* kva = kva_.data();
+    qlinear_forward(kva, h, l.wkv_a, N);  // [N, kvl + rope]
+    for (int64_t n = 0; n < N; n++)
+        std::memcpy(lat_.data() + n * kvl, kva + n * kvw, sizeof(float) * (size_t)kvl);
+    rmsnorm_forward(lat_n_.data(), nullptr, lat_.data(), l.kv_a_norm, N, kvl, cfg.norm_eps);
+    qlinear_forward(kvb_.data(), lat_n_.data(), l.wkv_b, N);  // [N, H·(nope + v)]
+    rope_forward(q + nope, q + nope, pos_.data(), N, H, H * dqk, dqk, m_.rope(), cfg.rope_layout);
+    rope_forward(kva + kvl, kva + kvl, pos_.data(), N, 1, kvw, rope, m_.rope(), cfg.rope_layout);
+
+    const int64_t krow = H * dqk, vrow = H * dv;
+    for (int64_t s = 0; s < S; s++) {
+        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, H·dqk]
+        float* vc = cache.v(batch[(size_t)s].slot, il);  // [n_ctx, H·dv]
+        for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++) {
+            const int64_t p = pos_[(size_t)n];
+            for (int64_t hh = 0; hh < H; hh++) {
+                const float* src = kvb_.data() + (n * H + hh) * (nope + dv);
+                float* kd = kc + p * krow + hh * dqk;
+                std::memcpy(kd, src, sizeof(float) * (size_t)nope);
+                std::memcpy(kd + nope, kva + n * kvw + kvl, sizeof(float) * (size_t)rope);
+                std::memcpy(vc + p * vrow + hh * dv, src + nope, sizeof(float) * (size_t)dv);
+            }
+        }
+    }
+    *q_stride = H * dqk;
+    return q;
+}
+
+void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il) {
+    const ModelConfig& cfg = m_.config();
+    const bool mla = cfg.attn == AttnKind::mla;
+    const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S], H = cfg.n_head;
+    // per-head dims: query/key dqk, value dv; kv heads Hkv (MLA: one per query head)
+    const int64_t dqk = mla ? cfg.qk_nope_head_dim + cfg.qk_rope_head_dim : cfg.head_dim;
+    const int64_t dv = mla ? cfg.v_head_dim : cfg.head_dim;
+    const int64_t Hkv = mla ? H : cfg.n_head_kv;
+    int64_t qs = 0;
+    const float* qbuf = mla ? project_mla(cache, batch, il, &qs) : project_gqa(cache, batch, il, &qs);
+    const int64_t krow = cache.k_row(), vrow = cache.v_row();
+
+    std::vector<const float*> kp((size_t)S), vp((size_t)S);
+    std::vector<int32_t> seq_of((size_t)N);
+    for (int64_t s = 0; s < S; s++) {
+        kp[(size_t)s] = cache.k(batch[(size_t)s].slot, il);
+        vp[(size_t)s] = cache.v(batch[(size_t)s].slot, il);
+        for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++)
+            seq_of[(size_t)n] = (int32_t)s;
     }
 
     // att[n, h] = softmax(q·Kᵀ·scale over positions [0, pos_n]) · V   (kv head h / (H/Hkv))
-    const float scale = 1.0f / std::sqrt((float)D);
+    const float scale = mla ? mla_softmax_scale(cfg) : 1.0f / std::sqrt((float)dqk);
     const int64_t group = H / Hkv;
+    ensure(att_, (size_t)(N * H * dv));
     float* att = att_.data();
     parallel_for(N * H, [&](int64_t b, int64_t e) {
         std::vector<float> sc;
         for (int64_t it = b; it < e; it++) {
             const int64_t n = it / H, hh = it % H, g = hh / group;
             const int64_t s = seq_of[(size_t)n], L = pos_[(size_t)n] + 1;
-            const float* q = qkv + n * W + hh * D;
-            const float* K = kp[(size_t)s] + g * D;
-            const float* Vv = vp[(size_t)s] + g * D;
+            const float* q = qbuf + n * qs + hh * dqk;
+            const float* K = kp[(size_t)s] + g * dqk;
+            const float* Vv = vp[(size_t)s] + g * dv;
             sc.resize((size_t)L);
             float mx = -INFINITY;
             for (int64_t j = 0; j < L; j++) {
-                const float* kr = K + j * row;
+                const float* kr = K + j * krow;
                 float d = 0;
-                for (int64_t i = 0; i < D; i++) d += q[i] * kr[i];
+                for (int64_t i = 0; i < dqk; i++) d += q[i] * kr[i];
                 sc[(size_t)j] = d * scale;
                 mx = std::max(mx, sc[(size_t)j]);
             }
@@ -214,19 +291,18 @@ void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch,
                 sc[(size_t)j] = std::exp(sc[(size_t)j] - mx);
                 sum += sc[(size_t)j];
             }
-            float* o = att + n * H * D + hh * D;
-            std::fill(o, o + D, 0.0f);
+            float* o = att + n * H * dv + hh * dv;
+            std::fill(o, o + dv, 0.0f);
             for (int64_t j = 0; j < L; j++) {
                 const float p = sc[(size_t)j];
-                const float* vr = Vv + j * row;
-                for (int64_t i = 0; i < D; i++) o[i] += p * vr[i];
+                const float* vr = Vv + j * vrow;
+                for (int64_t i = 0; i < dv; i++) o[i] += p * vr[i];
             }
             const float inv = 1.0f / sum;
-            for (int64_t i = 0; i < D; i++) o[i] *= inv;
+            for (int64_t i = 0; i < dv; i++) o[i] *= inv;
         }
     });
-    qlinear_forward(y_.data(), att, l.wo, N);  // [N, C]
-    (void)C;
+    qlinear_forward(y_.data(), att, m_.layer(il).wo, N);  // [N, C]
 }
 
 void BatchForward::ffn_dense(float* y, const float* x, const InferLayer& l, int64_t N) {

@@ -38,6 +38,11 @@ public:
 
 private:
     void attention(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il);
+    // Writes q [N, H·dqk] (stride q_stride, returned) and appends K/V rows to the cache.
+    const float* project_gqa(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il,
+                             int64_t* q_stride);
+    const float* project_mla(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il,
+                             int64_t* q_stride);
     void ffn_dense(float* y, const float* x, const InferLayer& l, int64_t N);
     void ffn_moe(float* y, const float* x, const InferLayer& l, int64_t N);
     void norm(float* y, const float* x, const float* w, const float* b, int64_t N);
@@ -50,7 +55,8 @@ private:
     // activations (grown to the largest step, reused)
     Buffer<float> x_, h_, y_;       // [N, C] residual, normed, block output
     Buffer<float> qkv_, att_;       // [N, (H+2Hkv)·D], [N, H·D]
-    Buffer<float> tmp_;             // [N, max(Hkv·D, ...)] unfused projection scratch
+    Buffer<float> tmp_;             // [N, H·D] unfused projection scratch
+    Buffer<float> qa_, qa_n_, kva_, lat_, lat_n_, kvb_;  // MLA intermediates
     Buffer<float> pre_, act_;       // [N·k, 2F'], [N·k, F'] MLP / expert hidden
     Buffer<float> logits_;          // [N, V]
     Buffer<float> last_;            // [S, C] final-normed rows whose logits are wanted

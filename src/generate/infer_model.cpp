@@ -90,8 +90,6 @@ InferenceModel::InferenceModel(const ModelConfig& cfg,
                                const std::unordered_map<std::string, WeightView>& t)
     : cfg_(cfg) {
     cfg.validate();
-    if (cfg.attn == AttnKind::mla)
-        fail("[infer] MLA attention is not yet supported by the generation engine");
     const Lookup L{t};
     const int64_t C = cfg.n_embd, V = cfg.n_vocab, H = cfg.n_head, Hkv = cfg.n_head_kv,
                   D = cfg.head_dim;
@@ -113,7 +111,20 @@ InferenceModel::InferenceModel(const ModelConfig& cfg,
             l.attn_norm_b = L.vec(b + "attn_norm.bias", C);
             l.ffn_norm_b = L.vec(b + "ffn_norm.bias", C);
         }
-        if (cfg.arch == Arch::gpt2) {
+        if (cfg.attn == AttnKind::mla) {
+            const int64_t dqk = cfg.qk_nope_head_dim + cfg.qk_rope_head_dim;
+            if (cfg.q_lora_rank == 0) {
+                l.wq = L.mat(b + "attn_q.weight", H * dqk, C);
+            } else {
+                l.wq_a = L.mat(b + "attn_q_a.weight", cfg.q_lora_rank, C);
+                l.q_a_norm = L.vec(b + "attn_q_a_norm.weight", cfg.q_lora_rank);
+                l.wq_b = L.mat(b + "attn_q_b.weight", H * dqk, cfg.q_lora_rank);
+            }
+            l.wkv_a = L.mat(b + "attn_kv_a_mqa.weight", cfg.kv_lora_rank + cfg.qk_rope_head_dim, C);
+            l.kv_a_norm = L.vec(b + "attn_kv_a_norm.weight", cfg.kv_lora_rank);
+            l.wkv_b = L.mat(b + "attn_kv_b.weight", H * (cfg.qk_nope_head_dim + cfg.v_head_dim),
+                            cfg.kv_lora_rank);
+        } else if (cfg.arch == Arch::gpt2) {
             l.wqkv = L.mat(b + "attn_qkv.weight", (H + 2 * Hkv) * D, C);
             if (cfg.qkv_bias) {
                 l.bq = L.vec(b + "attn_qkv.bias", (H + 2 * Hkv) * D);
@@ -132,7 +143,8 @@ InferenceModel::InferenceModel(const ModelConfig& cfg,
                 l.bv = L.vec(b + "attn_v.bias", Hkv * D);
             }
         }
-        l.wo = L.mat(b + "attn_output.weight", C, H * D);
+        l.wo = L.mat(b + "attn_output.weight", C,
+                     cfg.attn == AttnKind::mla ? H * cfg.v_head_dim : H * D);
 
         l.moe = cfg.is_moe_layer(il);
         if (!l.moe) {
@@ -158,7 +170,10 @@ InferenceModel::InferenceModel(const ModelConfig& cfg,
             }
         }
     }
-    if (cfg.pos == PosKind::rope) rope_ = rope_table(D, cfg.n_ctx, cfg.rope_theta, cfg.yarn);
+    if (cfg.pos == PosKind::rope) {
+        const int64_t rot = cfg.attn == AttnKind::mla ? cfg.qk_rope_head_dim : D;
+        rope_ = rope_table(rot, cfg.n_ctx, cfg.rope_theta, cfg.yarn);
+    }
 }
 
 }  // namespace r1

@@ -4,8 +4,8 @@
 // generate/forward.cpp runs unchanged on quantised weights through qlinear_forward.
 //
 // Supported: GQA attention (gpt2: learned positions, LayerNorm, GELU, fused attn_qkv;
-// llama/qwen2: RoPE, RMSNorm, SwiGLU, optional q/k/v bias, tied embeddings) and DeepSeekMoE
-// FFN layers. MLA attention is NOT supported yet: construction throws.
+// llama/qwen2: RoPE, RMSNorm, SwiGLU, optional q/k/v bias, tied embeddings), MLA attention
+// (DeepSeek-V2/V3, plain form: per-head K/V expanded from the latent) and DeepSeekMoE FFNs.
 //
 // Tensor map convention (what a loader passes in): a tensor of PyTorch shape {out, in} is a
 // view with N = out, K = in; stacked experts {E, out, in} are N = E·out rows of K = in; a
@@ -41,7 +41,12 @@ struct InferLayer {
     const float* bq = nullptr;  // [H·D]   biases (null: none); for gpt2 the fused bias
     const float* bk = nullptr;  // [Hkv·D]    is split into these three pointers
     const float* bv = nullptr;
-    WeightView wo;  // [C, H·D]
+    WeightView wo;  // [C, H·D]  (MLA: [C, H·v_head_dim])
+    // MLA: wq [H·dqk, C] (q_lora_rank 0) or wq_a [ql, C] + q_a_norm [ql] + wq_b [H·dqk, ql];
+    // wkv_a [kvl + rope, C], kv_a_norm [kvl], wkv_b [H·(nope + v), kvl]
+    WeightView wq_a, wq_b, wkv_a, wkv_b;
+    const float* q_a_norm = nullptr;
+    const float* kv_a_norm = nullptr;
 
     bool moe = false;
     // dense MLP: gate [F, C] (SwiGLU only), up [F, C], down [C, F]; gate_up when adjacent

@@ -8,14 +8,17 @@
 namespace r1 {
 
 KvCache::KvCache(const ModelConfig& cfg, int64_t n_slots, int64_t n_ctx) {
-    R1_CHECK(cfg.attn == AttnKind::gqa,
-             "[kv_cache] MLA attention is not yet supported by the generation engine");
     R1_CHECK(n_slots > 0, "[kv_cache] n_slots must be > 0 (got ", n_slots, ")");
     R1_CHECK(n_ctx > 0 && n_ctx <= cfg.n_ctx, "[kv_cache] n_ctx ", n_ctx,
              " must be in [1, model n_ctx = ", cfg.n_ctx, "]");
     n_slots_ = n_slots, n_ctx_ = n_ctx, n_layer_ = cfg.n_layer;
-    row_ = cfg.n_head_kv * cfg.head_dim;
-    data_.resize((size_t)(n_slots * n_layer_ * 2 * n_ctx * row_));
+    if (cfg.attn == AttnKind::mla) {
+        k_row_ = cfg.n_head * (cfg.qk_nope_head_dim + cfg.qk_rope_head_dim);
+        v_row_ = cfg.n_head * cfg.v_head_dim;
+    } else {
+        k_row_ = v_row_ = cfg.n_head_kv * cfg.head_dim;
+    }
+    data_.resize((size_t)(n_slots * n_layer_ * n_ctx * (k_row_ + v_row_)));
     len_.assign((size_t)n_slots, 0);
     used_.assign((size_t)n_slots, 0);
 }
@@ -78,20 +81,21 @@ void KvCache::copy_prefix(int32_t src, int32_t dst, int64_t n) {
     R1_CHECK(n >= 0 && n <= len_[(size_t)src], "[kv_cache] copy_prefix: ", n,
              " positions requested, slot ", src, " holds ", len_[(size_t)src]);
     for (int64_t l = 0; l < n_layer_; l++) {
-        std::memcpy(k(dst, l), k(src, l), sizeof(float) * (size_t)(n * row_));
-        std::memcpy(v(dst, l), v(src, l), sizeof(float) * (size_t)(n * row_));
+        std::memcpy(k(dst, l), k(src, l), sizeof(float) * (size_t)(n * k_row_));
+        std::memcpy(v(dst, l), v(src, l), sizeof(float) * (size_t)(n * v_row_));
     }
     len_[(size_t)dst] = n;
 }
 
 float* KvCache::k(int32_t slot, int64_t layer) {
     check_slot(slot, "k");
-    return data_.data() + ((slot * n_layer_ + layer) * 2 + 0) * n_ctx_ * row_;
+    return data_.data() + (slot * n_layer_ + layer) * n_ctx_ * (k_row_ + v_row_);
 }
 
 float* KvCache::v(int32_t slot, int64_t layer) {
     check_slot(slot, "v");
-    return data_.data() + ((slot * n_layer_ + layer) * 2 + 1) * n_ctx_ * row_;
+    return data_.data() + (slot * n_layer_ + layer) * n_ctx_ * (k_row_ + v_row_) +
+           n_ctx_ * k_row_;
 }
 
 }  // namespace r1
