@@ -49,6 +49,18 @@ void swiglu_ffn(float* y, const float* x, const WeightView& gate, const WeightVi
     qlinear_forward(y, act, down, N);  // [N, C]
 }
 
+// Dot product with 8 independent partial sums (the compiler vectorises it; a single running
+// sum cannot be reordered without -ffast-math). Fixed order: deterministic.
+inline float dot8(const float* a, const float* b, int64_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) d += a[i] * b[i];
+    return d;
+}
+
 }  // namespace
 
 void BatchForward::norm(float* y, const float* x, const float* w, const float* b, int64_t N) {
@@ -280,10 +292,7 @@ void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch,
             sc.resize((size_t)L);
             float mx = -INFINITY;
             for (int64_t j = 0; j < L; j++) {
-                const float* kr = K + j * krow;
-                float d = 0;
-                for (int64_t i = 0; i < dqk; i++) d += q[i] * kr[i];
-                sc[(size_t)j] = d * scale;
+                sc[(size_t)j] = dot8(q, K + j * krow, dqk) * scale;
                 mx = std::max(mx, sc[(size_t)j]);
             }
             float sum = 0;
