@@ -16,6 +16,7 @@ Generator::Generator(const InferenceModel& model, const GeneratorOptions& opt)
       cache_(model.config(), opt.n_slots, opt.n_ctx > 0 ? opt.n_ctx : model.config().n_ctx),
       fwd_(model) {
     R1_CHECK(opt.max_step_tokens >= 0, "[generate] max_step_tokens must be >= 0");
+    R1_CHECK(opt.prefill_chunk >= 0, "[generate] prefill_chunk must be >= 0");
 }
 
 int64_t Generator::add(GenRequest req) {
@@ -42,7 +43,11 @@ int64_t Generator::add(GenRequest req) {
 std::vector<GenResult> Generator::step() {
     // admit: whole prompts, while slots (and the optional token budget) allow
     int64_t step_tokens = 0;
-    for (const Seq& s : active_) step_tokens += (int64_t)s.pending.size();
+    auto chunk = [&](const Seq& s) {  // tokens s feeds in this step
+        const int64_t rem = (int64_t)(s.pending.size() - s.fed);
+        return opt_.prefill_chunk > 0 ? std::min(rem, opt_.prefill_chunk) : rem;
+    };
+    for (const Seq& s : active_) step_tokens += chunk(s);
     while (!queue_.empty() && cache_.n_free() > 0) {
         const std::vector<int32_t>& prompt = queue_.front().req.prompt;
         const int64_t P = (int64_t)prompt.size();
@@ -54,7 +59,7 @@ std::vector<GenResult> Generator::step() {
                 break;
             }
         if (src && cache_.length(src->slot) < P - 1) break;  // joined this step: wait one
-        const int64_t n = src ? 1 : P;
+        const int64_t n = src ? 1 : (opt_.prefill_chunk > 0 ? std::min(P, opt_.prefill_chunk) : P);
         if (opt_.max_step_tokens > 0 && step_tokens > 0 && step_tokens + n > opt_.max_step_tokens)
             break;
         Seq s = std::move(queue_.front());
@@ -70,7 +75,7 @@ std::vector<GenResult> Generator::step() {
         }
         s.res.id = s.id;
         s.res.n_prompt = P;
-        stats_.prompt_tokens += n;
+        stats_.prompt_tokens += (int64_t)s.pending.size();
         step_tokens += n;
         active_.push_back(std::move(s));
     }
@@ -79,8 +84,8 @@ std::vector<GenResult> Generator::step() {
 
     std::vector<SeqInput> batch(active_.size());
     for (size_t i = 0; i < active_.size(); i++)
-        batch[i] = {active_[i].slot, active_[i].pending.data(),
-                    (int64_t)active_[i].pending.size()};
+        batch[i] = {active_[i].slot, active_[i].pending.data() + active_[i].fed,
+                    chunk(active_[i])};
     const float* logits = fwd_.run(cache_, batch);  // [S, V]
     stats_.steps++;
 
@@ -90,6 +95,12 @@ std::vector<GenResult> Generator::step() {
     still.reserve(active_.size());
     for (size_t i = 0; i < active_.size(); i++) {
         Seq& s = active_[i];
+        s.fed += (size_t)batch[i].n_tokens;
+        if (s.fed < s.pending.size()) {  // prompt chunk: nothing to sample yet
+            still.push_back(std::move(s));
+            continue;
+        }
+        s.fed = 0;
         const float* row = logits + (int64_t)i * V;
         const int64_t nv = s.req.vocab_limit > 0 ? s.req.vocab_limit : V;
         const int32_t tok = s.sampler->sample(row, nv, s.history);

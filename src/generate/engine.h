@@ -2,8 +2,8 @@
 // and GRPO rollouts.
 //
 // Requests (prompt tokens, max_tokens, sampler params, stop token ids) are queued by add().
-// Each step(): queued requests join while cache slots are free (their whole prompt is
-// prefilled in this step), ONE batched forward (generate/forward.h) runs over every active
+// Each step(): queued requests join while cache slots are free (their prompt is prefilled
+// in this step, or in chunks over several steps with prefill_chunk), ONE batched forward (generate/forward.h) runs over every active
 // sequence (prefill chunks and single decode tokens together), each sequence samples its
 // next token with its own Sampler, and sequences that finished leave and free their slot
 // for the next queued request.
@@ -65,6 +65,9 @@ struct GeneratorOptions {
     int64_t n_ctx = 0;               // positions per slot; 0 = the model's n_ctx
     int64_t max_step_tokens = 0;     // > 0: admit queued prompts only while the step holds
                                      // at most this many tokens (one is always admitted)
+    int64_t prefill_chunk = 0;       // > 0: feed a prompt at most this many tokens per step
+                                     // (long prompts no longer stall the decodes sharing
+                                     // their steps); 0 = whole prompt in one step
 };
 
 struct GeneratorStats {
@@ -109,7 +112,8 @@ private:
         std::unique_ptr<Sampler> sampler;
         int32_t slot = -1;
         std::vector<int32_t> history;  // prompt + generated
-        std::vector<int32_t> pending;  // tokens to feed in the next forward
+        std::vector<int32_t> pending;  // tokens to feed; [0, fed) already fed
+        size_t fed = 0;
         GenResult res;
     };
 
