@@ -2,9 +2,15 @@
 // (B=16, T=256, random tokens, AdamW lr 1e-3), reported as one JSON line for scripts:
 //   tok_s, ms_per_step (median of the timed steps), params, gflops (model FLOP/s) and mfu
 //   against an fp32 GEMM peak this command measures itself on the same threads.
+// r1 bench decode — inference speed on a GGUF model, the convention of
+// ../shared/peers/llamacpp_bench.mjs: prompt token i = (i·7919 + 13) % 1000 + 100, prefill
+// tok/s = P / (time to the first greedy token), decode tok/s = (G - 1) / (time of the other
+// G - 1 greedy tokens), and the greedy token ids. --batch B > 1 also decodes B copies of the
+// prompt together (one cache slot each) and reports batch_decode_tok_s = B·(G - 1) / time.
 // Model FLOPs per token (PaLM/nanoGPT convention, what "MFU" usually means):
 //   6·N_active_matmul + 12·L·H·D·T   (forward+backward; attention counted non-causal)
 #include <algorithm>
+#include <string>
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -17,6 +23,9 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "generate/forward.h"
+#include "generate/kv_cache.h"
+#include "io/gguf_model.h"
 #include "model/model.h"
 #include "ops/matmul.h"
 #include "train/adamw.h"
@@ -132,7 +141,103 @@ int run_bench_train(const BenchTrainOptions& o) {
     return 0;
 }
 
-r1::cli::Register reg("bench", "Benchmarks (training throughput; decode speed later)",
+struct BenchDecodeOptions {
+    std::string model;
+    int prompt_tokens = 128;
+    int gen_tokens = 64;
+    int threads = 0;
+    int batch = 1;
+    bool json = false;
+};
+
+// Greedy pick: the first index of the largest logit.
+int32_t argmax(const float* x, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return (int32_t)best;
+}
+
+int run_bench_decode(const BenchDecodeOptions& o) {
+    if (o.threads > 0) r1::set_num_threads(o.threads);
+    const auto gm = r1::GgufModel::open(o.model);
+    const r1::ModelConfig& cfg = gm->model.config();
+    const int64_t P = o.prompt_tokens, G = o.gen_tokens, B = o.batch, V = cfg.n_vocab;
+    const int64_t ctx = P + G;
+    R1_CHECK(ctx <= cfg.n_ctx, "[bench] --prompt-tokens + --gen-tokens = ", ctx,
+             " exceeds the model context ", cfg.n_ctx);
+    std::vector<int32_t> prompt((size_t)P);
+    for (int64_t i = 0; i < P; i++) prompt[(size_t)i] = (int32_t)(((i * 7919 + 13) % 1000 + 100) % V);
+
+    // single sequence: prefill, then G - 1 decode steps
+    std::vector<int32_t> out;
+    double t_prefill = 0, t_dec = 0;
+    {
+        r1::KvCache cache(cfg, 1, ctx);
+        r1::BatchForward fwd(gm->model);
+        const int32_t slot = cache.acquire();
+        auto t0 = Clock::now();
+        const float* lg = fwd.run(cache, {{slot, prompt.data(), P}});
+        out.push_back(argmax(lg, V));
+        t_prefill = seconds_since(t0);
+        t0 = Clock::now();
+        for (int64_t i = 1; i < G; i++) {
+            const int32_t tok = out.back();
+            lg = fwd.run(cache, {{slot, &tok, 1}});
+            out.push_back(argmax(lg, V));
+        }
+        t_dec = seconds_since(t0);
+    }
+    nlohmann::json j = {{"engine", "r1.cpp"},
+                        {"model", o.model},
+                        {"arch", r1::arch_name(cfg.arch)},
+                        {"threads", r1::num_threads()},
+                        {"prompt_tokens", P},
+                        {"gen_tokens", G},
+                        {"prefill_tok_s", (double)P / t_prefill},
+                        {"decode_tok_s", G > 1 ? (double)(G - 1) / t_dec : 0.0},
+                        {"tokens", out}};
+
+    if (B > 1) {
+        // B copies of the prompt decoded together; each must reproduce the single-sequence
+        // greedy tokens up to float rounding of batched products (reported, not enforced).
+        r1::KvCache cache(cfg, B, ctx);
+        r1::BatchForward fwd(gm->model);
+        std::vector<int32_t> slots((size_t)B), last((size_t)B);
+        std::vector<r1::SeqInput> batch((size_t)B);
+        for (int64_t b = 0; b < B; b++) {
+            slots[(size_t)b] = cache.acquire();
+            batch[(size_t)b] = {slots[(size_t)b], prompt.data(), P};
+        }
+        const float* lg = fwd.run(cache, batch);
+        int64_t same = 0;
+        for (int64_t b = 0; b < B; b++) last[(size_t)b] = argmax(lg + b * V, V);
+        const auto t0 = Clock::now();
+        for (int64_t i = 1; i < G; i++) {
+            for (int64_t b = 0; b < B; b++) batch[(size_t)b] = {slots[(size_t)b], &last[(size_t)b], 1};
+            lg = fwd.run(cache, batch);
+            for (int64_t b = 0; b < B; b++) last[(size_t)b] = argmax(lg + b * V, V);
+        }
+        const double t = seconds_since(t0);
+        for (int64_t b = 0; b < B; b++) same += last[(size_t)b] == out.back();
+        j["batch"] = B;
+        j["batch_decode_tok_s"] = G > 1 ? (double)(B * (G - 1)) / t : 0.0;
+        j["batch_last_token_agree"] = same;
+    }
+    if (o.json) {
+        std::printf("%s\n", j.dump().c_str());
+    } else {
+        std::printf("bench decode %s (%s, %d threads): prefill %.1f tok/s, decode %.1f tok/s",
+                    o.model.c_str(), r1::arch_name(cfg.arch), r1::num_threads(),
+                    j["prefill_tok_s"].get<double>(), j["decode_tok_s"].get<double>());
+        if (B > 1) std::printf(", batch %lld decode %.1f tok/s", (long long)B,
+                               j["batch_decode_tok_s"].get<double>());
+        std::printf("\n");
+    }
+    return 0;
+}
+
+r1::cli::Register reg("bench", "Benchmarks (training throughput, GGUF decode speed)",
                       [](CLI::App& app) {
     app.require_subcommand(1);
     auto o = std::make_shared<BenchTrainOptions>();
@@ -145,8 +250,21 @@ r1::cli::Register reg("bench", "Benchmarks (training throughput; decode speed la
     train->add_option("--batch", o->batch, "sequences per step")->check(CLI::PositiveNumber);
     train->add_option("--seq", o->seq, "tokens per sequence")->check(CLI::PositiveNumber);
     train->add_flag("--json", o->json, "print one JSON line");
-    return [o, train]() -> int {
+    auto d = std::make_shared<BenchDecodeOptions>();
+    CLI::App* decode = app.add_subcommand(
+        "decode", "Prefill / greedy decode tokens/s on a GGUF model (llamacpp_bench.mjs convention)");
+    decode->add_option("--model", d->model, "GGUF file (llama, qwen2, deepseek2)")->required();
+    decode->add_option("--prompt-tokens", d->prompt_tokens, "prompt length")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    decode->add_option("--gen-tokens", d->gen_tokens, "greedy tokens to generate")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    decode->add_option("--threads", d->threads, "threads (0 = default)")->check(CLI::NonNegativeNumber);
+    decode->add_option("--batch", d->batch, "also decode this many sequences together (> 1)")
+        ->capture_default_str()->check(CLI::Range(1, 1024));
+    decode->add_flag("--json", d->json, "print one JSON line");
+    return [o, train, d, decode]() -> int {
         if (train->parsed()) return run_bench_train(*o);
+        if (decode->parsed()) return run_bench_decode(*d);
         return 2;
     };
 });
