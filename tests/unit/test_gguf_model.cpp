@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "generate/forward.h"
@@ -72,8 +73,10 @@ ModelConfig ds2_cfg() {
 }
 
 // The model as llama.cpp's converter would write it (f32). skip: a tensor to leave out.
+// mat_type: how matrices are stored (add_tensor copies the converted bytes).
 std::vector<uint8_t> to_gguf(const ModelConfig& c, const r1::ParamSet& ps,
-                             const std::string& skip = "", const std::string& arch_override = "") {
+                             const std::string& skip = "", const std::string& arch_override = "",
+                             r1::DType mat_type = r1::DType::f32) {
     r1::gguf::Writer w;
     const std::string arch = arch_override.empty() ? r1::arch_name(c.arch) : arch_override;
     const std::string a = arch + ".";
@@ -106,6 +109,12 @@ std::vector<uint8_t> to_gguf(const ModelConfig& c, const r1::ParamSet& ps,
     for (const r1::ParamInfo& p : ps.infos()) {
         if (p.name == skip) continue;
         std::vector<int64_t> dims(p.shape.rbegin(), p.shape.rend());  // ne[0] innermost
+        if (p.shape.size() >= 2 && mat_type != r1::DType::f32) {
+            std::vector<uint8_t> q((size_t)((p.numel / dims[0]) * r1::dtype_row_bytes(mat_type, dims[0])));
+            r1::from_f32(q.data(), ps.data().data() + p.offset, mat_type, p.numel);
+            w.add_tensor(p.name, dims, mat_type, q.data(), q.size());
+            continue;
+        }
         w.add_tensor_ref(p.name, dims, r1::DType::f32, ps.data().data() + p.offset,
                          (size_t)p.numel * sizeof(float));
     }
@@ -165,6 +174,42 @@ void check_matches_model(const ModelConfig& c) {
 TEST(GgufModel, LlamaMatchesTrainingForward) { check_matches_model(llama_cfg()); }
 TEST(GgufModel, Qwen2BiasTiedMatchesTrainingForward) { check_matches_model(qwen2_cfg()); }
 TEST(GgufModel, Deepseek2MlaMoeMatchesTrainingForward) { check_matches_model(ds2_cfg()); }
+
+// Quantised files: matrices stored as f16 / bf16 / q8_0 / q4_0 (vectors f32, as llama.cpp
+// does) run from the mapping; the reference is Model::logits on the dequantised weights.
+TEST(GgufModel, QuantisedTensorsMatchDequantisedModel) {
+    ModelConfig c = llama_cfg();
+    c.n_ff = 64;  // every K a multiple of the 32-element blocks
+    c.validate();
+    for (r1::DType t : {r1::DType::f16, r1::DType::bf16, r1::DType::q8_0, r1::DType::q4_0}) {
+        SCOPED_TRACE(r1::dtype_name(t));
+        r1::Model m = make_model(c, 6);
+        const std::vector<uint8_t> bytes = to_gguf(c, m.params(), "", "", t);
+        const auto r = r1::gguf::Reader::parse(bytes.data(), bytes.size(), "t.gguf");
+        EXPECT_EQ(r.tensor("blk.0.attn_q.weight").type, t);
+        const r1::InferenceModel im = r1::load_gguf_model(r);
+        for (const auto& p : m.params().infos()) {  // the model now holds what the file holds
+            if (p.shape.size() < 2) continue;
+            float* x = m.params().ptr(p.name);
+            std::vector<uint8_t> q((size_t)((p.numel / p.shape.back()) *
+                                            r1::dtype_row_bytes(t, p.shape.back())));
+            r1::from_f32(q.data(), x, t, p.numel);
+            r1::to_f32(x, q.data(), t, p.numel);
+        }
+        std::vector<int32_t> toks((size_t)c.n_ctx);
+        for (int64_t i = 0; i < c.n_ctx; i++) toks[(size_t)i] = (int32_t)((i * 11 + 5) % c.n_vocab);
+        std::vector<float> ref((size_t)(c.n_ctx * c.n_vocab));
+        m.logits(ref.data(), toks.data(), 1, c.n_ctx);
+        r1::KvCache cache(im.config(), 1, c.n_ctx);
+        r1::BatchForward fwd(im);
+        const int32_t slot = cache.acquire();
+        const float* lg = fwd.run(cache, {{slot, toks.data(), c.n_ctx}}, true);
+        // q8_0/q4_0 products also quantise the activations (to q8), hence the wider tolerance
+        const bool quant = t == r1::DType::q8_0 || t == r1::DType::q4_0;
+        EXPECT_TRUE(r1::testing::allclose(lg, ref.data(), ref.size(), quant ? 2e-2f : 1e-4f,
+                                          quant ? 2e-2f : 1e-3f));
+    }
+}
 
 // The RoPE layout is part of the architecture: reading a llama model as if it were qwen2
 // (NEOX) must change the logits, so the layout mapping above is really tested.
