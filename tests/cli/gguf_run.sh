@@ -37,7 +37,7 @@ run() {
   local name="$1" shape="$2" type="$3"
   "$PY" "$MAKE_GGUF" "$TMP/$name.gguf" --shape "$shape" --type "$type" \
       --tokenizer "$TMP/tokenizer.json" --seed 1 >/dev/null
-  "$R1" bench decode --model "$TMP/$name.gguf" --prompt-tokens 16 --gen-tokens 8 --threads 2 \
+  "$R1" bench decode --model "$TMP/$name.gguf" --prompt-tokens 16 --gen-tokens 8 --threads 1 \
       --batch 3 --json > "$TMP/$name.json"
 }
 run qwen2-f32 qwen2-tiny f32
