@@ -25,10 +25,10 @@ BpeTokenizer bpe_from_gguf(const gguf::Reader& r) {
     const std::string pre = r.has("tokenizer.ggml.pre") ? r.get_str("tokenizer.ggml.pre") : "";
     nlohmann::json j;
     j["normalizer"] = nullptr;
-    if (pre == "qwen2") {
+    if (pre == "qwen2" || pre == "deepseek-r1-qwen") {
         j["pre_tokenizer"] = nlohmann::json::parse(kQwen2Pre);
         j["normalizer"] = {{"type", "NFC"}};
-    } else if (pre == "llama-bpe" || pre == "deepseek-r1-qwen") {
+    } else if (pre == "llama-bpe") {
         j["pre_tokenizer"] = nlohmann::json::parse(kLlama3Pre);
     } else if (pre == "deepseek-v3") {
         j["pre_tokenizer"] = nlohmann::json::parse(kDeepseekV3Pre);
