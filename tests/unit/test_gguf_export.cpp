@@ -247,6 +247,34 @@ TEST(GgufExport, Deepseek2MlaMoeKeysTensorsAndRopeRows) {
     std::filesystem::remove(path);
 }
 
+TEST(GgufExport, Deepseek2QLoraPermutesQbAndInterleavedIsCopied) {
+    ModelConfig c = mla_moe_config();
+    c.q_lora_rank = 32;
+    c.validate();
+    ParamSet ps(c);
+    fill_random(ps, 6);
+    const std::string path = tmp_path("ds2_qlora.gguf");
+    r1::export_gguf(c, ps, path, DType::f32, r1::byte_tokenizer_gguf_meta(c.n_vocab));
+    {
+        const auto r = gguf::Reader::open(path);
+        EXPECT_EQ(r.get_u32("deepseek2.attention.q_lora_rank"), 32u);
+        std::map<std::string, Perm> perms;
+        for (int il = 0; il < 2; il++) {
+            perms[std::to_string(il) + ".attn_q_b.weight"] = {16, 24, 2, 8};
+            perms[std::to_string(il) + ".attn_kv_a_mqa.weight"] = {32, 0, 1, 8};
+        }
+        check_tensors(r, ps, DType::f32, perms, 0.0f);
+    }
+    // interleaved rope is llama.cpp's deepseek2 order already: a plain copy
+    c.rope_layout = r1::RopeLayout::interleaved;
+    r1::export_gguf(c, ps, path, DType::f32, r1::byte_tokenizer_gguf_meta(c.n_vocab));
+    {
+        const auto r = gguf::Reader::open(path);
+        check_tensors(r, ps, DType::f32, {}, 0.0f);
+    }
+    std::filesystem::remove(path);
+}
+
 TEST(GgufExport, UnsupportedConfigsAndTokenizerMismatchThrow) {
     const ModelConfig moe = ModelConfig::preset("tiny-moe");  // MoE with GQA attention
     ParamSet ps(moe);
