@@ -196,17 +196,15 @@ ModelConfig ModelConfig::preset(const std::string& name) {
             c.expert_weights_norm = false;
             c.expert_weights_scale = 1.0f;
         }
-    } else if (name == "tiny-moe") {
-        // A small DeepSeekMoE (V3-style routing) for demos: RMSNorm, RoPE, SwiGLU, first
-        // layer dense, sigmoid gating with the aux-loss-free selection bias.
-        c.arch = Arch::deepseek2;
+    } else if (name == "tiny-moe" || name == "tiny-dense") {
+        // Small models for demos and tests, sharing one trunk: RMSNorm, RoPE (neox), SwiGLU,
+        // C=128, 4 layers, 4 heads of 32, vocab 320 (≥ the byte tokenizer's 265), context 256.
         c.n_vocab = 320;
         c.n_embd = 128;
         c.n_layer = 4;
         c.n_ctx = 256;
         c.attn = AttnKind::gqa;
         c.n_head = 4;
-        c.n_head_kv = 4;
         c.head_dim = 32;
         c.norm = NormKind::rmsnorm;
         c.norm_eps = 1e-6f;
@@ -214,34 +212,27 @@ ModelConfig ModelConfig::preset(const std::string& name) {
         c.rope_layout = RopeLayout::neox;
         c.mlp = MlpKind::swiglu;
         c.n_ff = 384;
-        c.n_expert = 8;
-        c.n_expert_used = 2;
-        c.n_expert_shared = 1;
-        c.n_ff_exp = 64;
-        c.n_layer_dense_lead = 1;
-        c.gating = GatingFunc::sigmoid;
-        c.expert_weights_norm = true;
-        c.expert_weights_scale = 1.0f;
-        c.expert_sel_bias = true;
-        c.bias_update_speed = 0.001f;
-    } else if (name == "tiny-dense") {
-        // Llama-style dense model of a similar size (Qwen2-like q/k/v bias off, GQA 4/2).
-        c.arch = Arch::llama;
-        c.n_vocab = 320;
-        c.n_embd = 128;
-        c.n_layer = 4;
-        c.n_ctx = 256;
-        c.attn = AttnKind::gqa;
-        c.n_head = 4;
-        c.n_head_kv = 2;
-        c.head_dim = 32;
-        c.norm = NormKind::rmsnorm;
-        c.norm_eps = 1e-6f;
-        c.pos = PosKind::rope;
-        c.rope_layout = RopeLayout::neox;
-        c.mlp = MlpKind::swiglu;
-        c.n_ff = 384;
-        c.tie_embeddings = true;
+        if (name == "tiny-moe") {
+            // DeepSeekMoE with V3-style routing: first layer dense, 8 routed experts top-2 with
+            // sigmoid gating and the aux-loss-free selection bias, 1 shared expert.
+            c.arch = Arch::deepseek2;
+            c.n_head_kv = 4;
+            c.n_expert = 8;
+            c.n_expert_used = 2;
+            c.n_expert_shared = 1;
+            c.n_ff_exp = 64;
+            c.n_layer_dense_lead = 1;
+            c.gating = GatingFunc::sigmoid;
+            c.expert_weights_norm = true;
+            c.expert_weights_scale = 1.0f;
+            c.expert_sel_bias = true;
+            c.bias_update_speed = 0.001f;
+        } else {
+            // Llama-style dense model of a similar size: GQA 4/2, tied embeddings, no bias.
+            c.arch = Arch::llama;
+            c.n_head_kv = 2;
+            c.tie_embeddings = true;
+        }
     } else {
         fail("config: unknown preset '", name, "' (known: bench-dense, bench-moe, tiny-moe, tiny-dense)");
     }
