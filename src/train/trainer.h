@@ -11,6 +11,9 @@
 //   the same thread count. metrics.jsonl keeps the lines up to the checkpoint's step.
 // * A NaN/Inf loss or gradient stops the run with an r1::Error naming the step (and the
 //   first offending tensor); the last good checkpoint is never overwritten.
+// * Data parallel (opt.comm with N ranks, dist/data_parallel.h): every step equals a
+//   single-process step on the global batch N x batch (up to float summation order);
+//   rank 0 alone writes metrics and checkpoints; checkpoints do not depend on N.
 // * SIGINT/SIGTERM: the current step finishes, a checkpoint is saved, train() returns with
 //   interrupted = true (the CLI exits 130 and prints how to resume).
 #pragma once
@@ -21,11 +24,24 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "model/config.h"
+#include "model/model.h"
 #include "train/adamw.h"
 #include "train/data.h"
 #include "train/schedule.h"
 
+namespace r1::dist {
+class Comm;
+}
+
 namespace r1 {
+
+// Gradient of one micro-batch (tokens, targets [B, T]) ADDED to model.params().grad() with
+// weight grad_scale; returns its stats. Default (empty): Model::forward_backward (mean CE).
+// Distillation plugs its KD loss in here; clipping, the optimiser step, checkpoints and
+// resume stay the trainer's. Not recorded in checkpoints (the caller records what it means).
+using MicroBatchFn = std::function<StepStats(Model& model, const int32_t* tokens,
+                                             const int32_t* targets, int64_t B, int64_t T,
+                                             float grad_scale)>;
 
 struct TrainOptions {
     std::string model = "tiny-moe";   // preset name or config JSON path (recorded in ckpts)
@@ -48,8 +64,16 @@ struct TrainOptions {
     int64_t eval_batches = 4;
     int64_t log_every = 10;           // stdout log line every N steps (0 = silent)
     bool resume = false;
+    std::string init;                 // ckpt.r1 whose weights start a fresh run (fresh
+                                      // optimiser, step 0; its config must equal `config`);
+                                      // ignored when resuming (the run's own ckpt wins)
+    MicroBatchFn micro_batch;         // custom micro-batch loss (see above); empty = CE
     bool progress = true;             // progress bar on stderr
     bool handle_signals = true;       // install SIGINT/SIGTERM handlers during train()
+    dist::Comm* comm = nullptr;       // data-parallel ranks (docs/distributed.md); nullptr:
+                                      // this process alone. batch is per rank: the
+                                      // global batch is batch x ranks
+    bool check_sync = false;          // data parallel: compare weight hashes every step
 
     void validate() const;            // throws r1::Error naming the option
 };
