@@ -5,6 +5,7 @@
 // tokenised with the byte tokenizer those models use. Generation stops at
 // <｜end▁of▁sentence｜> (not printed) or after --max-tokens. --n samples several completions
 // in one batch (seeds seed, seed+1, ...).
+// Models are opened by generate/model_loader.h (--model also accepts a ckpt.r1).
 // --model M.gguf runs a llama.cpp GGUF file instead (llama, qwen2, deepseek2; io/gguf_model.h)
 // with the tokenizer stored in the file (tokenizer/bpe_from_gguf.h): the prompt text is
 // encoded as is (BOS added when the file says add_bos_token; no chat template), and
@@ -20,12 +21,8 @@
 #include "command.h"
 #include "core/error.h"
 #include "generate/engine.h"
-#include "generate/infer_model.h"
-#include "io/gguf_model.h"
-#include "model/params.h"
-#include "tokenizer/bpe_from_gguf.h"
+#include "generate/model_loader.h"
 #include "tokenizer/byte_tokenizer.h"
-#include "train/checkpoint.h"
 
 namespace {
 
@@ -55,74 +52,25 @@ r1::GenRequest make_request(const GenerateOptions& o, const std::vector<int32_t>
     return q;
 }
 
-int run_generate_gguf(const GenerateOptions& o) {
-    const auto gm = r1::GgufModel::open(o.model);
-    const r1::ModelConfig& cfg = gm->model.config();
-    const r1::BpeTokenizer tok = r1::bpe_from_gguf(gm->reader);
-    const std::vector<int32_t> prompt = tok.encode(o.prompt, /*add_special=*/true);
-    R1_CHECK(!prompt.empty(), "[generate] the prompt encodes to no tokens");
-    R1_CHECK((int64_t)prompt.size() < cfg.n_ctx, "[generate] prompt of ", prompt.size(),
-             " tokens leaves no room in the model's context of ", cfg.n_ctx);
-    r1::GeneratorOptions go;
-    go.n_slots = o.n;
-    go.n_ctx = std::min<int64_t>(cfg.n_ctx, (int64_t)prompt.size() + o.max_tokens);
-    r1::Generator gen(gm->model, go);
-    for (int i = 0; i < o.n; i++) {
-        r1::GenRequest q = make_request(o, prompt, i);
-        if (tok.eos_id()) q.stop_ids = {*tok.eos_id()};
-        q.vocab_limit = std::min<int64_t>(cfg.n_vocab, tok.n_vocab());
-        gen.add(std::move(q));
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<r1::GenResult> res = gen.run();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double tps = secs > 0 ? (double)gen.stats().generated_tokens / secs : 0.0;
-    for (const r1::GenResult& r : res) {
-        std::vector<int32_t> ids = r.tokens;
-        if (r.finish_reason == "stop" && !ids.empty()) ids.pop_back();  // the EOS
-        const std::string out = tok.decode(ids);
-        if (o.json) {
-            nlohmann::json j = {{"text", out},
-                                {"tokens", r.tokens},
-                                {"n_prompt", r.n_prompt},
-                                {"n_tokens", (int64_t)r.tokens.size()},
-                                {"finish_reason", r.finish_reason},
-                                {"tok_per_s", tps},
-                                {"seed", o.seed + (uint64_t)r.id}};
-            std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-        } else {
-            if (o.n > 1) std::printf("--- sample %lld ---\n", (long long)r.id);
-            std::printf("%s\n", out.c_str());
-        }
-    }
-    if (!o.json)
-        std::fprintf(stderr, "[%lld tokens in %.2f s, %.1f tok/s]\n",
-                     (long long)gen.stats().generated_tokens, secs, tps);
-    return 0;
-}
-
 int run_generate(const GenerateOptions& o) {
-    if (!o.model.empty()) return run_generate_gguf(o);
-    R1_CHECK(!o.ckpt.empty(), "[generate] give --ckpt PATH/ckpt.r1 or --model FILE.gguf");
-    using Tok = r1::ByteTokenizer;
-    // weights: read + validate the checkpoint, fill a ParamSet of its config
-    r1::ParamSet params;
-    r1::ModelConfig cfg;
-    {
-        const r1::Checkpoint ck = r1::read_checkpoint(o.ckpt);
-        cfg = ck.meta.config;
-        R1_CHECK(cfg.n_vocab >= Tok::n_vocab(), "[generate] ", o.ckpt, ": n_vocab ", cfg.n_vocab,
-                 " is smaller than the byte tokenizer's ", Tok::n_vocab());
-        params = r1::ParamSet(cfg);
-        r1::apply_checkpoint(ck, params, nullptr);
-    }
-    const r1::InferenceModel model = r1::InferenceModel::from_params(cfg, params);
+    R1_CHECK(!o.ckpt.empty() || !o.model.empty(), "[generate] give --ckpt PATH/ckpt.r1 or --model FILE.gguf");
+    const std::unique_ptr<r1::LoadedModel> lm =
+        r1::load_model_for_inference(o.model.empty() ? o.ckpt : o.model);
+    const r1::ModelConfig& cfg = lm->config();
+    const r1::TextCodec& codec = lm->codec();
 
-    std::string text = o.prompt;
-    if (!o.raw)
-        text = Tok::special_text(Tok::kBos) + Tok::special_text(Tok::kUser) + o.prompt +
-               Tok::special_text(Tok::kAssistant) + (o.think ? Tok::special_text(Tok::kThink) + "\n" : "");
-    const std::vector<int32_t> prompt = Tok::encode(text);
+    std::vector<int32_t> prompt;
+    if (lm->is_gguf()) {
+        prompt = codec.encode_raw(o.prompt);  // the file's own BOS rule, no chat template
+    } else {
+        using Tok = r1::ByteTokenizer;
+        std::string text = o.prompt;
+        if (!o.raw)
+            text = Tok::special_text(Tok::kBos) + Tok::special_text(Tok::kUser) + o.prompt +
+                   Tok::special_text(Tok::kAssistant) + (o.think ? Tok::special_text(Tok::kThink) + "\n" : "");
+        prompt = codec.encode(text);
+    }
+    R1_CHECK(!prompt.empty(), "[generate] the prompt encodes to no tokens");
     R1_CHECK((int64_t)prompt.size() < cfg.n_ctx, "[generate] prompt of ", prompt.size(),
              " tokens leaves no room in the model's context of ", cfg.n_ctx);
 
@@ -130,19 +78,11 @@ int run_generate(const GenerateOptions& o) {
     go.n_slots = o.n;
     // cache only what this request can use (prompt + max_tokens), not the model's whole n_ctx
     go.n_ctx = std::min<int64_t>(cfg.n_ctx, (int64_t)prompt.size() + o.max_tokens);
-    r1::Generator gen(model, go);
+    r1::Generator gen(lm->model(), go);
     for (int i = 0; i < o.n; i++) {
-        r1::GenRequest q;
-        q.prompt = prompt;
-        q.max_tokens = o.max_tokens;
-        q.sampler.temperature = o.temperature;
-        q.sampler.top_p = o.top_p;
-        q.sampler.top_k = o.top_k;
-        q.sampler.min_p = o.min_p;
-        q.sampler.repeat_penalty = o.repeat_penalty;
-        q.sampler.seed = o.seed + (uint64_t)i;
-        q.stop_ids = {Tok::kEos};
-        q.vocab_limit = Tok::n_vocab();  // never emit ids the tokenizer cannot decode
+        r1::GenRequest q = make_request(o, prompt, i);
+        q.stop_ids = codec.stop_ids();
+        q.vocab_limit = lm->vocab_limit();  // never emit ids the tokenizer cannot decode
         gen.add(std::move(q));
     }
     const auto t0 = std::chrono::steady_clock::now();
@@ -154,7 +94,7 @@ int run_generate(const GenerateOptions& o) {
     for (const r1::GenResult& r : res) {
         std::vector<int32_t> ids = r.tokens;
         if (r.finish_reason == "stop" && !ids.empty()) ids.pop_back();  // the EOS
-        const std::string out = Tok::decode(ids);
+        const std::string out = codec.decode(ids);
         if (o.json) {
             nlohmann::json j = {{"text", out},
                                 {"tokens", r.tokens},
@@ -180,7 +120,7 @@ r1::cli::Register reg("generate", "Sample a completion from a trained checkpoint
                       [](CLI::App& app) {
     auto o = std::make_shared<GenerateOptions>();
     auto* ck = app.add_option("--ckpt", o->ckpt, "checkpoint written by r1 train (PATH/ckpt.r1)");
-    auto* md = app.add_option("--model", o->model, "GGUF model file (llama, qwen2, deepseek2)");
+    auto* md = app.add_option("--model", o->model, "GGUF model file (llama, qwen2, deepseek2) or a ckpt.r1");
     ck->excludes(md);
     app.add_option("--prompt", o->prompt, "user message (wrapped in the R1 chat format)")->required();
     app.add_option("--max-tokens", o->max_tokens, "maximum tokens to generate")
