@@ -277,6 +277,37 @@ struct Model::Impl {
         // head + loss: dln = dL/dlnf [N, C]; d(output.weight) accumulated
         LmHeadResult hr = lm_head_xent(dln.data(), G(out_w), nullptr, nullptr, lnf.data(),
                                        P(out_w), targets, N, C, cfg.n_vocab, coef);
+        backward_trunk(tokens, grad_scale);
+
+        StepStats st;
+        st.loss = n_valid ? hr.loss_sum / (double)n_valid : 0.0;
+        st.aux_loss = aux_loss_sum();
+        st.n_tokens = n_valid;
+        return st;
+    }
+
+    StepStats forward_backward_head(const int32_t* tokens, int64_t B_, int64_t T_,
+                                    const HeadLossFn& fn, float aux_scale) {
+        R1_CHECK(static_cast<bool>(fn), "[model] forward_backward_head: empty loss function");
+        check_inputs(tokens, nullptr, B_, T_);
+        forward(tokens, B_, T_, true);
+        const int64_t N = B * T, C = cfg.n_embd;
+        const size_t NC = (size_t)(N * C);
+        ensure(dres, NC), ensure(dln, NC), ensure(dtmp, NC);
+        // head: dln = dL/dlnf [N, C]; d(output.weight) (or the tied embedding) accumulated
+        const double loss = fn(lnf.data(), P(out_w), dln.data(), G(out_w), N, C, cfg.n_vocab);
+        backward_trunk(tokens, aux_scale);
+        StepStats st;
+        st.loss = loss;
+        st.aux_loss = aux_loss_sum();
+        return st;
+    }
+
+    // Backward from dln = dL/dlnf [N, C] (set by the head) down to the embeddings; the MoE
+    // aux loss enters scaled by aux_scale. Needs a train-mode forward of the same batch.
+    void backward_trunk(const int32_t* tokens, float grad_scale) {
+        const int64_t N = B * T, C = cfg.n_embd;
+        const size_t NC = (size_t)(N * C);
         norm_bwd(dres.data(), dln.data(), res[cfg.n_layer].data(), outn_w, outn_b,
                  lnf_mean.data(), lnf_rstd.data(), N);  // dres = dL/dres[L]
 
@@ -312,12 +343,6 @@ struct Model::Impl {
         }
         embedding_backward(G(tok_emb), dres.data(), tokens, N, C);
         if (cfg.pos == PosKind::learned) embedding_backward(G(pos_emb), dres.data(), pos.data(), N, C);
-
-        StepStats st;
-        st.loss = n_valid ? hr.loss_sum / (double)n_valid : 0.0;
-        st.aux_loss = aux_loss_sum();
-        st.n_tokens = n_valid;
-        return st;
     }
 };
 
@@ -359,6 +384,19 @@ void Model::init_weights(uint64_t seed) {
 StepStats Model::forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B,
                                   int64_t T, float grad_scale) {
     return impl_->forward_backward(tokens, targets, B, T, grad_scale);
+}
+
+StepStats Model::forward_backward_head(const int32_t* tokens, int64_t B, int64_t T,
+                                       const HeadLossFn& fn, float aux_scale) {
+    return impl_->forward_backward_head(tokens, B, T, fn, aux_scale);
+}
+
+double Model::forward_head(const int32_t* tokens, int64_t B, int64_t T, const HeadLossFn& fn) {
+    Impl& m = *impl_;
+    R1_CHECK(static_cast<bool>(fn), "[model] forward_head: empty loss function");
+    m.check_inputs(tokens, nullptr, B, T);
+    m.forward(tokens, B, T, false);
+    return fn(m.lnf.data(), m.P(m.out_w), nullptr, nullptr, B * T, m.cfg.n_embd, m.cfg.n_vocab);
 }
 
 StepStats Model::loss(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T) {

@@ -8,6 +8,7 @@
 //   D head_dim, F n_ff, E n_expert, k n_expert_used, V n_vocab
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -30,6 +31,15 @@ struct StepStats {
     int64_t n_tokens = 0;   // targets >= 0
 };
 
+// Custom loss on the final hidden states h [N, C] (after the final norm) and the LM-head
+// weight W [V, C] (token_embd.weight when embeddings are tied). In a backward call fn writes
+// dL/dh into dh [N, C] (OVERWRITE, every row) and ACCUMULATES dL/dW into dW [V, C]; in a
+// forward-only call dh and dW are null. Returns the loss value (reported, not differentiated).
+// Policy-gradient and logit-KD losses plug in here without materialising [N, V] logits
+// (use ops/lm_head.h's chunked lm_head_xent with a RowCoefFn inside fn).
+using HeadLossFn = std::function<double(const float* h, const float* W, float* dh, float* dW,
+                                        int64_t N, int64_t C, int64_t V)>;
+
 class Model {
 public:
     explicit Model(const ModelConfig& cfg);
@@ -50,6 +60,18 @@ public:
     // (the caller zeroes between optimiser steps; grad_scale = 1/accum_steps).
     StepStats forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B,
                                int64_t T, float grad_scale = 1.0f);
+
+    // Forward + backward of a custom head loss (see HeadLossFn) on tokens [B, T]. Gradients of
+    // fn's loss + aux_scale · aux loss are ADDED to params().grad(); fn's own scaling is its
+    // business (dh/dW it writes are taken as-is). StepStats.loss = fn's return value,
+    // n_tokens = 0 (fn knows what it counted). With fn = lm_head_xent at coef grad_scale/n_valid
+    // and aux_scale = grad_scale this is exactly forward_backward (same calls, same order).
+    StepStats forward_backward_head(const int32_t* tokens, int64_t B, int64_t T,
+                                    const HeadLossFn& fn, float aux_scale = 1.0f);
+    // Forward only through the trunk, then fn(h, W, nullptr, nullptr, ...): log-probs of old /
+    // reference policies, teacher logits for KD. Uses the same kernels and batch layout as the
+    // training forward, so for equal (tokens, B, T) h is bit-identical to forward_backward_head's.
+    double forward_head(const int32_t* tokens, int64_t B, int64_t T, const HeadLossFn& fn);
 
     // Forward only: mean CE (and count) of targets >= 0.
     StepStats loss(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);
