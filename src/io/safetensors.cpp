@@ -27,7 +27,7 @@ constexpr DTypeName kDTypes[] = {
     {StDType::F64, "F64", 8}, {StDType::F32, "F32", 4},  {StDType::F16, "F16", 2},
     {StDType::BF16, "BF16", 2}, {StDType::I64, "I64", 8}, {StDType::I32, "I32", 4},
     {StDType::I16, "I16", 2}, {StDType::I8, "I8", 1},     {StDType::U8, "U8", 1},
-    {StDType::BOOL, "BOOL", 1}};
+    {StDType::BOOL, "BOOL", 1}, {StDType::F8_E4M3, "F8_E4M3", 1}};
 
 // Header size limit (the reference implementation uses 100 MB).
 constexpr uint64_t kMaxHeader = 100ull << 20;

@@ -17,7 +17,8 @@
 
 namespace r1 {
 
-enum class StDType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
+// F8_E4M3: DeepSeek-V3's fp8 weights (read raw; io/hf_checkpoint dequantises them).
+enum class StDType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3 };
 
 const char* st_dtype_name(StDType t);   // "F32", ...
 int64_t st_dtype_size(StDType t);       // bytes per element
