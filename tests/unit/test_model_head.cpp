@@ -11,11 +11,20 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/threads.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "ops/lm_head.h"
 
 namespace {
+
+// Finite differences run hundreds of tiny forwards: one thread avoids OpenMP barrier costs
+// on a busy machine (results are compared within one thread count).
+struct OneThread {
+    int saved = r1::num_threads();
+    OneThread() { r1::set_num_threads(1); }
+    ~OneThread() { r1::set_num_threads(saved); }
+};
 
 using r1::ModelConfig;
 
@@ -81,6 +90,7 @@ r1::HeadLossFn quad_loss(const HBatch& b) {
 }
 
 void ce_equivalence(const ModelConfig& cfg) {
+    OneThread one;
     r1::Model a(cfg), m(cfg);
     perturb(a, 11);
     perturb(m, 11);
@@ -106,6 +116,7 @@ void ce_equivalence(const ModelConfig& cfg) {
 }
 
 void head_fd(const ModelConfig& cfg, uint64_t seed, int n_extra) {
+    OneThread one;
     r1::Model m(cfg);
     perturb(m, seed);
     HBatch b = make_hbatch(cfg, seed + 1);
