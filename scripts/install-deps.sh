@@ -13,6 +13,7 @@ PKGS=(
   clang-14 libclang-rt-14-dev   # libFuzzer for the bounded parser fuzz tests
   linux-perf                    # profiling (perf record)
   chromium                      # headless browser: the r1 serve chat page test (playwright-core)
+  gnuplot-nox                   # r1 plot: PNG curves of metrics.jsonl
 )
 
 missing=()
