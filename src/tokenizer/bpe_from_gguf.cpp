@@ -32,6 +32,13 @@ BpeTokenizer bpe_from_gguf(const gguf::Reader& r) {
         j["pre_tokenizer"] = nlohmann::json::parse(kLlama3Pre);
     } else if (pre == "deepseek-v3") {
         j["pre_tokenizer"] = nlohmann::json::parse(kDeepseekV3Pre);
+    } else if ((pre == "default" || pre.empty()) &&
+               (!r.has("tokenizer.ggml.merges") || r.get_arr_str("tokenizer.ggml.merges").empty())) {
+        // `r1 export`'s byte tokenizer: one token per byte and no merges, so how the text is
+        // split before BPE cannot change the ids (with merges, llama.cpp's "default" regex
+        // would matter and is not implemented: refused below).
+        j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+                              {"use_regex", false}};
     } else {
         fail("[gguf] ", r.name(), ": tokenizer.ggml.pre '", pre,
              "' is not supported (qwen2, llama-bpe, deepseek-r1-qwen, deepseek-v3)");
