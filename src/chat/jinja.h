@@ -8,10 +8,12 @@
 // tests/cli/chat_template_oracle.sh on the real templates. Where that library differs from
 // Python Jinja2, this follows the library, e.g.:
 //   - str.strip/lstrip/rstrip ignore their argument and strip all (JavaScript) whitespace;
-//   - string length and indexing count UTF-16 code units / code points as JavaScript does;
+//   - a string's |length counts UTF-16 code units, as JavaScript does;
 //   - numbers print as JavaScript prints them; `tojson` writes 2.0 as 2 (input numbers that
 //     are integral become integers, as JSON.parse + convertToRuntimeValues does);
 //   - `==` is JavaScript's loose equality on the underlying values (none == undefined).
+// Known differences from the library: upper/lower/title/capitalize change ASCII letters only;
+// string indexing and slicing count code points (JavaScript: UTF-16 units).
 // Supported: text, {{ }}, {% %}, {# #}, whitespace control (-), trim_blocks + lstrip_blocks
 // (always on, as in transformers); if/elif/else, for (tuple targets, loop.*, else, inline
 // `if` filter, break/continue), set (names, tuples, namespace attributes, block set), macro,
