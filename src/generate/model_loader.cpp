@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "io/hf_checkpoint.h"
 #include "tokenizer/bpe_from_gguf.h"
 #include "tokenizer/byte_tokenizer.h"
 #include "train/checkpoint.h"
@@ -74,6 +75,17 @@ std::unique_ptr<LoadedModel> load_model_for_inference(const std::string& path) {
     R1_CHECK(!path.empty(), "[model] no model path given (a ckpt.r1 or a .gguf file)");
     std::unique_ptr<LoadedModel> m(new LoadedModel());
     m->path_ = path;
+    if (is_hf_dir(path)) {
+        // Hugging Face folder (io/hf_checkpoint.h): f32 weights + tokenizer.json when present
+        // (else the byte tokenizer, as for r1 models saved with `r1 convert ckpt.r1 DIR`).
+        auto hf = load_hf_checkpoint(path);
+        m->params_ = std::make_unique<ParamSet>(std::move(hf->params));
+        m->model_ = std::make_unique<InferenceModel>(InferenceModel::from_params(hf->config, *m->params_));
+        const std::string tj = path + "/tokenizer.json";
+        if (std::ifstream(tj).good()) m->codec_ = TextCodec::bpe(BpeTokenizer::load(tj));
+        else m->codec_ = TextCodec::byte();
+        return m;
+    }
     if (looks_like_gguf(path)) {
         m->gguf_ = GgufModel::open(path);
         m->codec_ = TextCodec::bpe(bpe_from_gguf(m->gguf_->reader));

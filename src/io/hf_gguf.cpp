@@ -142,6 +142,12 @@ GgufTokenizerMeta gguf_tokenizer_from_hf(const std::string& dir, int64_t n_vocab
 HfConvertResult convert_hf_to_gguf(const std::string& dir, const std::string& out_path, DType type,
                                    const std::string& pre_in) {
     const auto m = load_hf_checkpoint(dir);
+    const ModelConfig& c = m->config;
+    // llama.cpp's deepseek2 stores only yarn_log_multiplier (= 0.1 mscale_all_dim) and
+    // assumes mscale == mscale_all_dim (cos/sin unscaled), as every DeepSeek config has.
+    R1_CHECK(c.yarn.factor <= 1.0f || c.yarn.mscale == c.yarn.mscale_all_dim, "[hf] ", dir,
+             "/config.json: rope_scaling.mscale (", c.yarn.mscale, ") != mscale_all_dim (",
+             c.yarn.mscale_all_dim, "): GGUF (llama.cpp) cannot express this YaRN variant");
     HfConvertResult r;
     r.config = m->config;
     r.gguf_arch = gguf_export_arch(m->config);

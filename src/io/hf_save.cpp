@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "io/gguf_export.h"
 #include "io/hf_checkpoint.h"
+#include "model/layout.h"
 
 namespace r1 {
 
@@ -48,7 +49,9 @@ void save_hf_checkpoint(const ModelConfig& cfg_in, const ParamSet& params, const
     R1_CHECK(cfg.attn == AttnKind::mla || cfg.rope_layout == RopeLayout::neox,
              "[hf] save: GQA models with interleaved RoPE have no HF form (HF Llama/Qwen2 use "
              "the half-split layout)");
-    for (const ParamInfo& pi : ParamSet(cfg).infos()) {
+    ParamSet layout;                 // names and shapes only (not allocated)
+    add_model_params(layout, cfg);
+    for (const ParamInfo& pi : layout.infos()) {
         const ParamInfo* have = params.find(pi.name);
         R1_CHECK(have && have->shape == pi.shape, "[hf] save: parameter '", pi.name,
                  "' is missing or has the wrong shape for this config");

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Hugging Face checkpoints against an independent PyTorch reference (scripts/hf_twin.py):
+# tiny random Qwen2 (bf16, tied), Llama (f32, 3 shards, head_dim != hidden/heads), DeepSeek-V2
+# (MLA, softmax group-limited routing, YaRN, f16) and DeepSeek-V3 (q LoRA, sigmoid + correction
+# bias, noaux_tc groups, YaRN mscale, FP8 block scales, an MTP layer to skip, 2 shards).
+# For each: `r1 logits` on the HF folder must match the reference logits; the reference with
+# the other RoPE layout must NOT match (the check can see a layout mistake); `r1 convert` to an
+# f32 GGUF must give the same logits again (llama.cpp names, llama's q/k permutation), q8_0
+# must stay within 5% of the logit scale (dense) or correlate > 0.98 (MoE), and DeepSeek-V3 re-saved as an HF f32 folder (FP8 dequantised) must too.
+# usage: hf_twin.sh R1_BINARY SCRATCH_DIR. Skips when /usr/bin/python3 lacks torch or numpy.
+set -euo pipefail
+R1="$1"
+TMP="$2"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+PY=/usr/bin/python3
+if ! "$PY" -c "import torch, numpy" 2>/dev/null; then
+  echo "SKIP: $PY with torch and numpy is not available (apt-get install python3-torch python3-numpy)"
+  exit 0
+fi
+rm -rf "$TMP"
+mkdir -p "$TMP"
+"$PY" "$HERE/../../scripts/hf_twin.py" "$TMP" >/dev/null
+
+compare() {  # compare NAME GOT.json EXPECTED_KEY ATOL RTOL MODE(match|differ|scaled|corr)
+  # scaled: |diff| <= ATOL * max|ref| (quantised weights: error relative to the logit scale)
+  # corr: correlation >= 1 - ATOL (quantised MoE: q8_0 noise may flip a close routing choice)
+  "$PY" - "$TMP/$1/expected.json" "$2" "$3" "$4" "$5" "$6" "$1" <<'PYEOF'
+import json, sys
+import numpy as np
+exp, got, key, atol, rtol, mode, name = sys.argv[1:]
+ref = np.array(json.load(open(exp))[key])
+out = np.array(json.load(open(got))["logits"])
+assert out.shape == ref.shape, f"{name}: shape {out.shape} vs {ref.shape}"
+assert np.isfinite(out).all(), f"{name}: non-finite logits"
+if mode == "corr":
+    ratio = (1.0 - np.corrcoef(out.ravel(), ref.ravel())[0, 1]) / float(atol)
+elif mode == "scaled":
+    ratio = np.abs(out - ref).max() / (float(atol) * np.abs(ref).max())
+else:
+    ratio = (np.abs(out - ref) / (float(atol) + float(rtol) * np.abs(ref))).max()
+diff = np.abs(out - ref).max()
+if mode in ("match", "scaled", "corr"):
+    assert ratio <= 1.0, f"{name} ({got}): max |diff| {diff:.3g} exceeds tolerance (ratio {ratio:.3g})"
+else:
+    assert ratio > 20.0, f"{name}: logits with the wrong RoPE layout are too close (ratio {ratio:.3g})"
+print(f"{name}: {mode} {key} max|diff| {diff:.3g} (ratio to tolerance {ratio:.3g})")
+PYEOF
+}
+
+for m in qwen2 llama ds2 ds3; do
+  toks=$("$PY" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['tokens'])))" "$TMP/$m/expected.json")
+  "$R1" logits --model "$TMP/$m" --tokens "$toks" --json > "$TMP/$m.hf.json"
+  compare "$m" "$TMP/$m.hf.json" logits 2e-4 2e-4 match
+  compare "$m" "$TMP/$m.hf.json" logits_wrong_rope 2e-4 2e-4 differ
+  "$R1" convert "$TMP/$m" "$TMP/$m.f32.gguf" --type f32 --json > "$TMP/$m.convert.json"
+  "$R1" logits --model "$TMP/$m.f32.gguf" --tokens "$toks" --json > "$TMP/$m.gguf.json"
+  compare "$m" "$TMP/$m.gguf.json" logits 2e-4 2e-4 match
+  "$R1" convert "$TMP/$m" "$TMP/$m.q8.gguf" --type q8_0 > /dev/null
+  "$R1" logits --model "$TMP/$m.q8.gguf" --tokens "$toks" --json > "$TMP/$m.q8.json"
+  case "$m" in
+    ds*) compare "$m" "$TMP/$m.q8.json" logits 0.02 0 corr ;;
+    *) compare "$m" "$TMP/$m.q8.json" logits 0.05 0 scaled ;;
+  esac
+done
+
+# YaRN mscale != mscale_all_dim: r1 runs it; GGUF cannot express it, convert must refuse
+toks=$("$PY" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['tokens'])))" "$TMP/ds3_mscale/expected.json")
+"$R1" logits --model "$TMP/ds3_mscale" --tokens "$toks" --json > "$TMP/ds3_mscale.hf.json"
+compare ds3_mscale "$TMP/ds3_mscale.hf.json" logits 2e-4 2e-4 match
+if "$R1" convert "$TMP/ds3_mscale" "$TMP/ds3_mscale.gguf" 2> "$TMP/err.txt"; then
+  echo "FAIL: convert accepted mscale != mscale_all_dim"; exit 1
+fi
+grep -q "mscale_all_dim" "$TMP/err.txt"
+
+# DeepSeek-V3 FP8 -> HF f32 folder (2 shards) -> same logits
+toks=$("$PY" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['tokens'])))" "$TMP/ds3/expected.json")
+"$R1" convert "$TMP/ds3" "$TMP/ds3_f32" --dtype f32 --shard-mb 1 > /dev/null
+test -f "$TMP/ds3_f32/model.safetensors.index.json"
+"$R1" logits --model "$TMP/ds3_f32" --tokens "$toks" --json > "$TMP/ds3_f32.json"
+compare ds3 "$TMP/ds3_f32.json" logits 2e-4 2e-4 match
+
+# errors: clear messages, non-zero exit, no crash
+if "$R1" logits --model "$TMP/ds3" --tokens 3,999999 --json > /dev/null 2> "$TMP/err.txt"; then
+  echo "FAIL: out-of-vocabulary token accepted"; exit 1
+fi
+grep -q "outside the model's vocabulary" "$TMP/err.txt"
+sed -i 's/"moe_layer_freq": 1/"moe_layer_freq": 2/' "$TMP/ds2/config.json"
+if "$R1" logits --model "$TMP/ds2" --tokens 1 > /dev/null 2> "$TMP/err.txt"; then
+  echo "FAIL: unsupported moe_layer_freq accepted"; exit 1
+fi
+grep -q "config.json: field 'moe_layer_freq'" "$TMP/err.txt"
+echo "hf_twin: OK"
