@@ -12,6 +12,7 @@ PKGS=(
   python3-torch python3-numpy   # the PyTorch twin (golden tests only)
   clang-14 libclang-rt-14-dev   # libFuzzer for the bounded parser fuzz tests
   linux-perf                    # profiling (perf record)
+  openmpi-bin libopenmpi-dev    # data-parallel training under mpirun (R1_MPI)
   chromium                      # headless browser: the r1 serve chat page test (playwright-core)
   gnuplot-nox                   # r1 plot: PNG curves of metrics.jsonl
 )

@@ -421,13 +421,17 @@ void Model::logits(float* out, const int32_t* tokens, int64_t B, int64_t T) {
                    m.cfg.n_vocab);  // [N, V]
 }
 
-void Model::update_selection_bias() {
+void Model::update_selection_bias() { update_selection_bias(impl_->load); }
+
+void Model::update_selection_bias(const ExpertLoad& load) {
     Impl& m = *impl_;
     const float gamma = m.cfg.bias_update_speed;
-    for (int64_t il = 0; il < m.cfg.n_layer; il++) {
+    for (int64_t il = 0; il < m.cfg.n_layer && il < (int64_t)load.counts.size(); il++) {
         const LayerOff& o = m.off[il];
-        const auto& cnt = m.load.counts[il];
+        const auto& cnt = load.counts[il];
         if (!o.moe || o.sel_bias < 0 || cnt.empty()) continue;
+        R1_CHECK((int64_t)cnt.size() == m.cfg.n_expert, "[model] update_selection_bias: layer ",
+                 il, " load has ", cnt.size(), " experts, the model ", m.cfg.n_expert);
         double mean = 0;
         for (int64_t v : cnt) mean += (double)v;
         mean /= (double)cnt.size();

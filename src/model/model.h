@@ -84,6 +84,9 @@ public:
     // Aux-loss-free balancing (DeepSeek-V3 §2.1.2): after each optimiser step,
     // bias_e += γ·sign(mean_load − load_e) on each MoE layer's selection bias.
     void update_selection_bias();
+    // The same update from a given load (data-parallel training: the load summed over ranks,
+    // i.e. what one process would count on the global batch).
+    void update_selection_bias(const ExpertLoad& load);
 
 private:
     struct Impl;

@@ -3,6 +3,7 @@
 #include "train/trainer.h"
 
 #include <csignal>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "dist/data_parallel.h"
 #include "model/model.h"
 #include "tokenizer/byte_tokenizer.h"
 #include "train/checkpoint.h"
@@ -199,17 +201,23 @@ void truncate_metrics(const std::string& path, int64_t max_step) {
 }
 
 double eval_loss(Model& model, const Corpus& corpus, const TrainOptions& o,
-                 std::vector<int32_t>& tok, std::vector<int32_t>& tgt) {
+                 std::vector<int32_t>& tok, std::vector<int32_t>& tgt, dist::DataParallel& dp) {
+    // Data parallel: eval batches of ranks x batch rows, each rank its own rows, sums reduced
+    // (the same eval as one process with the global batch).
     BatchLoader ev(corpus, Split::eval, o.seed, /*shuffle=*/false);
-    double sum = 0;
-    int64_t n = 0;
+    const int64_t R = dp.size(), B = o.batch, T = o.seq;
+    double acc[2] = {0, 0};   // sum of loss x tokens, tokens
     for (int64_t i = 0; i < o.eval_batches; i++) {
-        if (ev.next(tok.data(), tgt.data(), o.batch, o.seq) == 0) continue;
-        const StepStats s = model.loss(tok.data(), tgt.data(), o.batch, o.seq);
-        sum += s.loss * (double)s.n_tokens;
-        n += s.n_tokens;
+        if (ev.next(tok.data(), tgt.data(), R * B, T) == 0) continue;
+        const int32_t* tk = tok.data() + (size_t)(dp.rank() * B * T);
+        const int32_t* tg = tgt.data() + (size_t)(dp.rank() * B * T);
+        if (R > 1 && std::none_of(tg, tg + B * T, [](int32_t t) { return t >= 0; })) continue;
+        const StepStats s = model.loss(tk, tg, B, T);
+        acc[0] += s.loss * (double)s.n_tokens;
+        acc[1] += (double)s.n_tokens;
     }
-    return n > 0 ? sum / (double)n : 0.0;
+    dp.sum(acc, 2);
+    return acc[1] > 0 ? acc[0] / acc[1] : 0.0;
 }
 
 }  // namespace
@@ -219,6 +227,9 @@ double eval_loss(Model& model, const Corpus& corpus, const TrainOptions& o,
 TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
     o.validate();
     namespace fs = std::filesystem;
+    dist::DataParallel dp(o.comm);   // one rank unless o.comm says otherwise
+    const int64_t R = dp.size();
+    const bool root = dp.is_root();
     fs::create_directories(o.out_dir);
     const std::string ckpt_path = (fs::path(o.out_dir) / "ckpt.r1").string();
     const std::string metrics_path = (fs::path(o.out_dir) / "metrics.jsonl").string();
@@ -241,11 +252,16 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         // Batches after the checkpoint are only the same if the stream is the same.
         const nlohmann::json have = ck.meta.train_options, want = o;
         for (const char* k : {"data", "data_seed", "mask_prompt", "whole_file", "synthetic",
-                              "batch", "seq", "accum", "seed"}) {
+                              "seq", "accum", "seed"}) {
             if (have.contains(k) && have[k] != want[k])
                 fail("[train] --resume: ", k, " is ", have[k].dump(), " in ", ckpt_path, ", ",
                      want[k].dump(), " requested (resuming needs the same data stream)");
         }
+        // The global batch must match; how it is split over ranks may change.
+        const int64_t have_gb = have.value("global_batch", have.value("batch", o.batch));
+        R1_CHECK(have_gb == o.batch * R, "[train] --resume: the global batch is ", have_gb, " in ",
+                 ckpt_path, ", ", o.batch * R, " requested (", R, " ranks x --batch ", o.batch,
+                 "; resuming needs the same data stream)");
         apply_checkpoint(ck, model.params(), &opt);
         step = ck.meta.step;
         loader.set_cursor(ck.meta.data);
@@ -253,25 +269,36 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         last_ckpt = ckpt_path;
         R1_CHECK(step <= o.steps, "[train] --resume: the checkpoint is at step ", step,
                  ", beyond --steps ", o.steps);
-        truncate_metrics(metrics_path, step);
+        if (root) truncate_metrics(metrics_path, step);
     } else {
         if (!o.init.empty()) {
             // --init: weights from another run (SFT / distillation start), optimiser fresh.
             R1_CHECK(fs::exists(o.init), "[train] --init: no checkpoint at ", o.init);
             apply_checkpoint(read_checkpoint(o.init, &o.config), model.params(), nullptr);
         }
-        std::ofstream(metrics_path, std::ios::trunc);
+        if (root) std::ofstream(metrics_path, std::ios::trunc);
     }
-    std::ofstream metrics(metrics_path, std::ios::app);
-    R1_CHECK(metrics.good(), "[train] ", metrics_path, ": cannot open for writing");
+    // Rank 0 writes metrics and checkpoints; the other ranks hold the same state silently.
+    std::ofstream metrics;
+    if (root) {
+        metrics.open(metrics_path, std::ios::app);
+        R1_CHECK(metrics.good(), "[train] ", metrics_path, ": cannot open for writing");
+    }
+    dp.broadcast_params(model.params());   // every rank starts from rank 0's weights
 
     auto save = [&](int64_t at_step) {
+        if (!root) {   // rank 0 writes; the file is the same for everyone
+            last_ckpt = ckpt_path;
+            return;
+        }
         CheckpointMeta meta;
         meta.config = o.config;
         meta.step = at_step;
         meta.data = loader.cursor();
         meta.rngs["train"] = rng.state();
         meta.train_options = o;
+        meta.train_options["world_size"] = R;            // informative
+        meta.train_options["global_batch"] = o.batch * R;  // what a resume must match
         save_checkpoint(ckpt_path, meta, model.params(), &opt);
         last_ckpt = ckpt_path;
     };
@@ -284,12 +311,12 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
     res.start_step = step;
     res.n_params = model.params().size();
     const int64_t B = o.batch, T = o.seq;
-    std::vector<int32_t> tok((size_t)(B * T)), tgt((size_t)(B * T));
+    std::vector<int32_t> tok((size_t)(R * B * T)), tgt((size_t)(R * B * T));  // global batch
     const bool moe = o.config.n_expert > 0;
-    const double tokens_per_step = (double)(B * T * o.accum);
+    const double tokens_per_step = (double)(B * T * o.accum * R);
 
     SignalGuard signals(o.handle_signals);
-    Progress bar("train", o.steps, "step", o.progress);
+    Progress bar("train", o.steps, "step", o.progress && root);
     bar.set_start(step);
     const auto t0 = std::chrono::steady_clock::now();
     int64_t saved_at = o.resume ? step : -1;
@@ -305,13 +332,32 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         for (int64_t a = 0; a < o.accum; a++) {
             // A micro-batch of prompt tokens only (long SFT prompts) has no loss: skip it
             // rather than ask the model for a mean over zero targets.
-            if (loader.next(tok.data(), tgt.data(), B, T) == 0) continue;
-            const StepStats s =
-                o.micro_batch ? o.micro_batch(model, tok.data(), tgt.data(), B, T, scale)
-                              : model.forward_backward(tok.data(), tgt.data(), B, T, scale);
-            loss += s.loss;
+            // Data parallel: every rank reads the whole global batch [R*B, T] (the cursor
+            // stays global, so checkpoints do not depend on R) and trains on its rows
+            // [rank*B, (rank+1)*B) weighted by its share of the global targets: the sum over
+            // ranks is then the single-process gradient (and loss) of the global batch.
+            const int64_t n_global = loader.next(tok.data(), tgt.data(), R * B, T);
+            if (n_global == 0) continue;
             counted++;
+            const int32_t* tok_r = tok.data() + (size_t)(dp.rank() * B * T);
+            const int32_t* tgt_r = tgt.data() + (size_t)(dp.rank() * B * T);
+            const int64_t n_local = R == 1 ? n_global
+                                           : std::count_if(tgt_r, tgt_r + B * T,
+                                                           [](int32_t t) { return t >= 0; });
+            if (n_local == 0) continue;
+            const double share = (double)n_local / (double)n_global;
+            const StepStats s =
+                o.micro_batch ? o.micro_batch(model, tok_r, tgt_r, B, T, scale * (float)share)
+                              : model.forward_backward(tok_r, tgt_r, B, T, scale * (float)share);
+            loss += s.loss * share;
         }
+        // Data parallel: one small all-reduce for the loss and the stop flag (a signal on
+        // any rank stops every rank after this same step), then the gradient all-reduce.
+        double red[2] = {loss, g_stop ? 1.0 : 0.0};
+        dp.sum(red, 2);
+        loss = red[0];
+        const bool stop_all = red[1] > 0;
+        dp.allreduce_grads(P);
         loss = counted > 0 ? loss / (double)counted : 0.0;
         const int64_t this_step = step + 1;
         if (!std::isfinite(loss)) {
@@ -328,7 +374,10 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         }
         clip_grad_norm(P, o.clip, gnorm);
         opt.step(P, lr);
-        if (moe && o.config.expert_sel_bias) model.update_selection_bias();
+        // MoE: the expert load of the global batch (summed over ranks) drives the bias.
+        const ExpertLoad load = moe ? dp.sum_expert_load(model.expert_load()) : ExpertLoad{};
+        if (moe && o.config.expert_sel_bias) model.update_selection_bias(load);
+        if (o.check_sync) dp.check_sync(P, &opt, this_step);
         step = this_step;
 
         const auto te = std::chrono::steady_clock::now();
@@ -339,10 +388,10 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         m.grad_norm = gnorm;
         m.tok_s = tokens_per_step / std::max(1e-9, std::chrono::duration<double>(te - ts).count());
         m.elapsed = std::chrono::duration<double>(te - t0).count();
-        if (moe) m.imbalance = model.expert_load().imbalance();
+        if (moe) m.imbalance = load.imbalance();
         const bool last = step == o.steps;
         if (o.eval_batches > 0 && ((o.eval_every > 0 && step % o.eval_every == 0) || last)) {
-            m.eval_loss = eval_loss(model, *corpus, o, tok, tgt);
+            m.eval_loss = eval_loss(model, *corpus, o, tok, tgt, dp);
             res.eval_loss = m.eval_loss;
         }
         nlohmann::json line = {{"step", m.step},          {"loss", m.loss},
@@ -350,8 +399,11 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
                                {"tok_s", m.tok_s},        {"elapsed", m.elapsed}};
         if (moe) line["imbalance"] = m.imbalance;
         if (m.eval_loss >= 0) line["eval_loss"] = m.eval_loss;
-        metrics << line.dump() << "\n";
-        metrics.flush();
+        if (R > 1) line["ranks"] = R;
+        if (root) {
+            metrics << line.dump() << "\n";
+            metrics.flush();
+        }
 
         if (step == res.start_step + 1) res.first_loss = loss;
         res.final_loss = loss;
@@ -360,7 +412,7 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
             saved_at = step;
         }
         if (on_step) on_step(m);
-        if (o.log_every > 0 && (step % o.log_every == 0 || last || step == res.start_step + 1)) {
+        if (root && o.log_every > 0 && (step % o.log_every == 0 || last || step == res.start_step + 1)) {
             bar.clear();
             std::string s = "step " + std::to_string(step) + "/" + std::to_string(o.steps) +
                             " | loss " + fmt_num(loss);
@@ -374,7 +426,7 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
             std::fflush(stdout);
         }
         bar.update(step, "loss " + fmt_num(loss));
-        if (g_stop) {
+        if (R > 1 ? stop_all : g_stop != 0) {
             res.interrupted = true;
             break;
         }

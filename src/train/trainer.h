@@ -11,6 +11,9 @@
 //   the same thread count. metrics.jsonl keeps the lines up to the checkpoint's step.
 // * A NaN/Inf loss or gradient stops the run with an r1::Error naming the step (and the
 //   first offending tensor); the last good checkpoint is never overwritten.
+// * Data parallel (opt.comm with N ranks, dist/data_parallel.h): every step equals a
+//   single-process step on the global batch N x batch (up to float summation order);
+//   rank 0 alone writes metrics and checkpoints; checkpoints do not depend on N.
 // * SIGINT/SIGTERM: the current step finishes, a checkpoint is saved, train() returns with
 //   interrupted = true (the CLI exits 130 and prints how to resume).
 #pragma once
@@ -25,6 +28,10 @@
 #include "train/adamw.h"
 #include "train/data.h"
 #include "train/schedule.h"
+
+namespace r1::dist {
+class Comm;
+}
 
 namespace r1 {
 
@@ -63,6 +70,10 @@ struct TrainOptions {
     MicroBatchFn micro_batch;         // custom micro-batch loss (see above); empty = CE
     bool progress = true;             // progress bar on stderr
     bool handle_signals = true;       // install SIGINT/SIGTERM handlers during train()
+    dist::Comm* comm = nullptr;       // data-parallel ranks (docs/distributed.md); nullptr:
+                                      // this process alone. batch is per rank: the
+                                      // global batch is batch x ranks
+    bool check_sync = false;          // data parallel: compare weight hashes every step
 
     void validate() const;            // throws r1::Error naming the option
 };

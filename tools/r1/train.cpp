@@ -1,7 +1,11 @@
 // r1 train — pretrain / SFT a model on the built-in synthetic corpus, a text file or JSONL.
 // Writes OUT/metrics.jsonl (one JSON line per step) and OUT/ckpt.r1; --resume continues from
 // OUT/ckpt.r1 bit-identically (options not given on the command line come from the checkpoint).
+// Under mpirun every rank runs this command: data-parallel training (docs/distributed.md).
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <filesystem>
 #include <memory>
 
@@ -10,6 +14,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "dist/comm.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -20,10 +25,14 @@ struct Cli {
     std::string schedule = "cosine";
     bool json = false;
     bool no_progress = false;
+    std::string dist = "auto";
+    double dist_timeout = -1;
 };
 
-int run_train(CLI::App& app, Cli& c) {
+int run_train_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
     r1::TrainOptions o = c.o;
+    const int ranks = comm.size();
+    if (ranks > 1) o.comm = &comm;
     o.schedule = r1::parse_lr_kind(c.schedule);
     r1::ModelConfig resume_config;
     if (o.resume) {
@@ -46,7 +55,13 @@ int run_train(CLI::App& app, Cli& c) {
         if (!given("--p-careless")) o.data_opt.synthetic.p_careless = base.data_opt.synthetic.p_careless;
         if (!given("--p-check")) o.data_opt.synthetic.p_check = base.data_opt.synthetic.p_check;
         if (!given("--steps")) o.steps = base.steps;
-        if (!given("--batch")) o.batch = base.batch;
+        if (!given("--batch")) {
+            // The checkpoint fixes the global batch; this run splits it over its own ranks.
+            const int64_t gb = ck.meta.train_options.value("global_batch", base.batch);
+            R1_CHECK(gb % ranks == 0, "[train] --resume: the global batch ", gb, " of ", path,
+                     " does not split over ", ranks, " ranks; pass --batch");
+            o.batch = gb / ranks;
+        }
         if (!given("--seq")) o.seq = base.seq;
         if (!given("--accum")) o.accum = base.accum;
         if (!given("--schedule")) o.schedule = base.schedule;
@@ -86,8 +101,12 @@ int run_train(CLI::App& app, Cli& c) {
     }
     if (c.json) o.log_every = 0;
     o.progress = !c.json && !c.no_progress;
+    const bool root = comm.rank() == 0;   // only rank 0 prints
 
-    if (!c.json)
+    if (!c.json && root && ranks > 1)
+        std::printf("data parallel: %d ranks (%s) x batch %lld = global batch %lld\n", ranks,
+                    comm.backend(), (long long)o.batch, (long long)o.batch * ranks);
+    if (!c.json && root)
         std::printf("training %s (%lld params) on %s: %lld steps, batch %lldx%lld, accum %lld, "
                     "%d threads -> %s\n",
                     o.model.c_str(), (long long)o.config.n_params(), o.data.c_str(),
@@ -96,6 +115,7 @@ int run_train(CLI::App& app, Cli& c) {
     std::fflush(stdout);
     const r1::TrainResult r = r1::train(o);
 
+    if (!root) return r.interrupted ? 130 : 0;
     if (c.json) {
         nlohmann::json j = {{"model", o.model},           {"data", o.data},
                             {"out", o.out_dir},           {"start_step", r.start_step},
@@ -103,7 +123,8 @@ int run_train(CLI::App& app, Cli& c) {
                             {"first_loss", r.first_loss}, {"final_loss", r.final_loss},
                             {"tok_s", r.tok_s},           {"elapsed_s", r.elapsed},
                             {"n_params", r.n_params},     {"checkpoint", r.checkpoint},
-                            {"interrupted", r.interrupted}, {"threads", r1::num_threads()}};
+                            {"interrupted", r.interrupted}, {"threads", r1::num_threads()},
+                            {"ranks", ranks}};
         if (r.eval_loss >= 0) j["eval_loss"] = r.eval_loss;
         std::printf("%s\n", j.dump().c_str());
     } else {
@@ -124,6 +145,26 @@ int run_train(CLI::App& app, Cli& c) {
     return 0;
 }
 
+int run_train(CLI::App& app, Cli& c) {
+    r1::dist::Comm& comm = r1::dist::world(c.dist);
+    if (c.dist_timeout >= 0) comm.timeout_s = c.dist_timeout;
+    // Several ranks on one node share its cores: unless told otherwise, each takes its part.
+    const bool threads_given = (app.get_parent() && app.get_parent()->count("--threads") > 0) ||
+                               std::getenv("R1_THREADS") != nullptr;
+    if (comm.size() > 1 && !threads_given)
+        r1::set_num_threads(std::max(1, (int)std::thread::hardware_concurrency() /
+                                            std::max(1, r1::dist::local_size())));
+    try {
+        return run_train_on(app, c, comm);
+    } catch (const std::exception& e) {
+        if (comm.size() == 1) throw;
+        // One rank failing must end them all (the others would wait in the next collective).
+        comm.abort("error (rank " + std::to_string(comm.rank()) + " of " +
+                   std::to_string(comm.size()) + "): " + e.what(), 1);
+    }
+    return 1;   // not reached: abort() ends the process
+}
+
 r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints with exact resume",
                       [](CLI::App& app) {
     auto c = std::make_shared<Cli>();
@@ -134,7 +175,8 @@ r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints wit
         "\"completion\": ...} per line (loss on the completion only).\n"
         "Outputs: OUT/metrics.jsonl (step, loss, lr, grad_norm, tok_s, imbalance, eval_loss) and\n"
         "OUT/ckpt.r1. Ctrl-C saves a checkpoint and exits 130; continue with --out OUT --resume.\n"
-        "Example: r1 train --model tiny-moe --data builtin --out runs/tiny --steps 300");
+        "Example: r1 train --model tiny-moe --data builtin --out runs/tiny --steps 300\n"
+        "Data parallel: mpirun -np 4 r1 train ... (--batch is per rank; docs/distributed.md)");
     app.add_option("--model", o.model, "preset (tiny-moe, tiny-dense, bench-dense, bench-moe) or config.json")
         ->capture_default_str();
     app.add_option("--data", o.data, "builtin | FILE.txt | FILE.jsonl")->capture_default_str();
@@ -167,6 +209,13 @@ r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints wit
                    "the model is the checkpoint's unless --model is given)");
     app.add_flag("--resume", o.resume, "continue from OUT/ckpt.r1");
     app.add_flag("--no-progress", c->no_progress, "no progress bar");
+    app.add_option("--dist", c->dist, "data parallel: auto (MPI under mpirun) | mpi | local")
+        ->capture_default_str();
+    app.add_option("--dist-timeout", c->dist_timeout,
+                   "seconds a collective may wait for the other ranks before the job "
+                   "aborts (default: R1_DIST_TIMEOUT or 600)");
+    app.add_flag("--check-sync", c->o.check_sync,
+                 "data parallel: compare weight hashes across ranks after every step");
     app.add_flag("--json", c->json, "print one JSON summary line (no logs)");
     CLI::App* appp = &app;
     return [c, appp] { return run_train(*appp, *c); };
