@@ -7,6 +7,8 @@
 // attends to its own slot's positions [0, pos] — a plain two-pass softmax per row (scores
 // kept in a small per-chunk buffer), independent of which other sequences share the step,
 // so a sequence gets the same attention result batched or alone.
+// MLA with the latent cache (KvLayout::mla_latent, the default): absorbed form, see
+// project_mla_latent; the plain form stays as the reference.
 // MoE: router in f32 → top-k (ops/moe_routing.h) → tokens bucketed by expert → per expert
 // one product on its row slice of the stacked [E, Fe, C] tensors → weighted scatter.
 #include "generate/forward.h"
@@ -77,11 +79,16 @@ const float* BatchForward::run(KvCache& cache, const std::vector<SeqInput>& batc
     const int64_t C = cfg.n_embd, V = cfg.n_vocab, S = (int64_t)batch.size();
     R1_CHECK(S > 0, "[forward] empty batch");
     const bool mla = cfg.attn == AttnKind::mla;
-    const int64_t k_row = mla ? cfg.n_head * (cfg.qk_nope_head_dim + cfg.qk_rope_head_dim)
-                              : cfg.n_head_kv * cfg.head_dim;
-    const int64_t v_row = mla ? cfg.n_head * cfg.v_head_dim : cfg.n_head_kv * cfg.head_dim;
-    R1_CHECK(cache.k_row() == k_row && cache.v_row() == v_row,
+    const bool latent = cache.layout() == KvLayout::mla_latent;
+    const int64_t k_row = latent ? cfg.kv_lora_rank + cfg.qk_rope_head_dim
+                          : mla  ? cfg.n_head * (cfg.qk_nope_head_dim + cfg.qk_rope_head_dim)
+                                 : cfg.n_head_kv * cfg.head_dim;
+    const int64_t v_row = latent ? 0 : mla ? cfg.n_head * cfg.v_head_dim : cfg.n_head_kv * cfg.head_dim;
+    R1_CHECK(cache.k_row() == k_row && cache.v_row() == v_row && (mla || !latent),
              "[forward] KV cache was built for another model shape");
+    R1_CHECK(!mla || latent || m_.layer(0).wkv_b.data,
+             "[forward] this MLA model has only the split attn_k_b / attn_v_b tensors: the plain "
+             "KV cache needs attn_kv_b; use KvLayout::mla_latent");
 
     // validate everything before touching the cache
     start_.assign((size_t)S + 1, 0);
@@ -206,13 +213,14 @@ const float* BatchForward::project_gqa(KvCache& cache, const std::vector<SeqInpu
 // MLA (model/mla.cpp's maths): q from x (optionally through the q LoRA + RMSNorm); the
 // latent | k_pe from x; K/V per head from RMSNorm(latent); RoPE on q's rope part and on the
 // single k_pe head shared by all heads; cached rows K = [k_nope | k_pe], V = v per head.
-const float* BatchForward::project_mla(KvCache& cache, const std::vector<SeqInput>& batch,
-                                       int64_t il, int64_t* q_stride) {
+// Shared by both MLA forms: q [N, H·dqk] (RoPE on each head's rope part) into qkv_, the
+// latent | k_pe [N, kvl + rope] (RoPE on k_pe) into kva_ and RMSNorm(latent) [N, kvl] into
+// lat_n_.
+void BatchForward::mla_project_common(int64_t il, int64_t N) {
     const ModelConfig& cfg = m_.config();
     const InferLayer& l = m_.layer(il);
-    const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S];
     const int64_t H = cfg.n_head, nope = cfg.qk_nope_head_dim, rope = cfg.qk_rope_head_dim;
-    const int64_t dqk = nope + rope, dv = cfg.v_head_dim, kvl = cfg.kv_lora_rank;
+    const int64_t dqk = nope + rope, kvl = cfg.kv_lora_rank;
     const int64_t ql = cfg.q_lora_rank, kvw = kvl + rope;
     const float* h = h_.data();
     ensure(qkv_, (size_t)(N * H * dqk));
@@ -226,15 +234,29 @@ const float* BatchForward::project_mla(KvCache& cache, const std::vector<SeqInpu
         qlinear_forward(q, qa_n_.data(), l.wq_b, N);
     }
     ensure(kva_, (size_t)(N * kvw)), ensure(lat_, (size_t)(N * kvl));
-    ensure(lat_n_, (size_t)(N * kvl)), ensure(kvb_, (size_t)(N * H * (nope + dv)));
+    ensure(lat_n_, (size_t)(N * kvl));
     float* kva = kva_.data();
     qlinear_forward(kva, h, l.wkv_a, N);  // [N, kvl + rope]
     for (int64_t n = 0; n < N; n++)
         std::memcpy(lat_.data() + n * kvl, kva + n * kvw, sizeof(float) * (size_t)kvl);
     rmsnorm_forward(lat_n_.data(), nullptr, lat_.data(), l.kv_a_norm, N, kvl, cfg.norm_eps);
-    qlinear_forward(kvb_.data(), lat_n_.data(), l.wkv_b, N);  // [N, H·(nope + v)]
     rope_forward(q + nope, q + nope, pos_.data(), N, H, H * dqk, dqk, m_.rope(), cfg.rope_layout);
     rope_forward(kva + kvl, kva + kvl, pos_.data(), N, 1, kvw, rope, m_.rope(), cfg.rope_layout);
+}
+
+const float* BatchForward::project_mla(KvCache& cache, const std::vector<SeqInput>& batch,
+                                       int64_t il, int64_t* q_stride) {
+    const ModelConfig& cfg = m_.config();
+    const InferLayer& l = m_.layer(il);
+    const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S];
+    const int64_t H = cfg.n_head, nope = cfg.qk_nope_head_dim, rope = cfg.qk_rope_head_dim;
+    const int64_t dqk = nope + rope, dv = cfg.v_head_dim, kvl = cfg.kv_lora_rank;
+    const int64_t kvw = kvl + rope;
+    mla_project_common(il, N);
+    const float* q = qkv_.data();  // [N, H·dqk]
+    const float* kva = kva_.data();
+    ensure(kvb_, (size_t)(N * H * (nope + dv)));
+    qlinear_forward(kvb_.data(), lat_n_.data(), l.wkv_b, N);  // [N, H·(nope + v)]
 
     const int64_t krow = H * dqk, vrow = H * dv;
     for (int64_t s = 0; s < S; s++) {
@@ -255,23 +277,69 @@ const float* BatchForward::project_mla(KvCache& cache, const std::vector<SeqInpu
     return q;
 }
 
+// MLA absorbed form (DeepSeek-V2 §2.1.2; llama.cpp's deepseek2 graph with attn_k_b):
+// q_nope_h·k_nope_h[j] = (W_UK_hᵀ·q_nope_h)·c[j], so each head's query moves into latent
+// space, q_abs [N, H, kvl | rope] = [q_nope_h·W_UK_h | q_pe_h], and attends over the cached
+// rows [c | k_pe] like multi-query attention with one kv head of width kvl + rope whose
+// "value" is c itself. The per-head result o_lat [kvl] goes through W_UV_h afterwards
+// (attention()). Cache row p of a slot: [RMSNorm(latent) | RoPE(k_pe)].
+const float* BatchForward::project_mla_latent(KvCache& cache, const std::vector<SeqInput>& batch,
+                                              int64_t il, int64_t* q_stride) {
+    const ModelConfig& cfg = m_.config();
+    const InferLayer& l = m_.layer(il);
+    const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S];
+    const int64_t H = cfg.n_head, nope = cfg.qk_nope_head_dim, rope = cfg.qk_rope_head_dim;
+    const int64_t dqk = nope + rope, kvl = cfg.kv_lora_rank, kvw = kvl + rope;
+    mla_project_common(il, N);
+    const float* q = qkv_.data();  // [N, H·dqk]
+    const float* kva = kva_.data();
+    for (int64_t s = 0; s < S; s++) {
+        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, kvl + rope]
+        for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++) {
+            const int64_t p = pos_[(size_t)n];
+            std::memcpy(kc + p * kvw, lat_n_.data() + n * kvl, sizeof(float) * (size_t)kvl);
+            std::memcpy(kc + p * kvw + kvl, kva + n * kvw + kvl, sizeof(float) * (size_t)rope);
+        }
+    }
+    ensure(qabs_, (size_t)(N * H * kvw));
+    ensure(hx_, (size_t)(N * std::max(nope, kvl))), ensure(hy_, (size_t)(N * kvl));
+    float* qa = qabs_.data();  // [N, H, kvl + rope]
+    for (int64_t hh = 0; hh < H; hh++) {
+        for (int64_t n = 0; n < N; n++)  // q_nope of head hh [N, nope]
+            std::memcpy(hx_.data() + n * nope, q + n * H * dqk + hh * dqk, sizeof(float) * (size_t)nope);
+        qlinear_forward(hy_.data(), hx_.data(), mla_uk_head(l, cfg, hh), N);  // [N, kvl]
+        for (int64_t n = 0; n < N; n++) {
+            float* dst = qa + (n * H + hh) * kvw;
+            std::memcpy(dst, hy_.data() + n * kvl, sizeof(float) * (size_t)kvl);
+            std::memcpy(dst + kvl, q + n * H * dqk + hh * dqk + nope, sizeof(float) * (size_t)rope);
+        }
+    }
+    *q_stride = H * kvw;
+    return qa;
+}
+
 void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il) {
     const ModelConfig& cfg = m_.config();
     const bool mla = cfg.attn == AttnKind::mla;
+    const bool latent = cache.layout() == KvLayout::mla_latent;
     const int64_t S = (int64_t)batch.size(), N = start_[(size_t)S], H = cfg.n_head;
-    // per-head dims: query/key dqk, value dv; kv heads Hkv (MLA: one per query head)
-    const int64_t dqk = mla ? cfg.qk_nope_head_dim + cfg.qk_rope_head_dim : cfg.head_dim;
-    const int64_t dv = mla ? cfg.v_head_dim : cfg.head_dim;
-    const int64_t Hkv = mla ? H : cfg.n_head_kv;
+    const int64_t kvl = cfg.kv_lora_rank, kvw = kvl + cfg.qk_rope_head_dim;
+    // per-head dims: query/key dqk, value dv; kv heads Hkv (MLA plain: one per query head;
+    // MLA latent: one shared head, key [c | k_pe], value c = the first kvl floats of the key)
+    const int64_t dqk = latent ? kvw : mla ? cfg.qk_nope_head_dim + cfg.qk_rope_head_dim : cfg.head_dim;
+    const int64_t dv = latent ? kvl : mla ? cfg.v_head_dim : cfg.head_dim;
+    const int64_t Hkv = latent ? 1 : mla ? H : cfg.n_head_kv;
     int64_t qs = 0;
-    const float* qbuf = mla ? project_mla(cache, batch, il, &qs) : project_gqa(cache, batch, il, &qs);
-    const int64_t krow = cache.k_row(), vrow = cache.v_row();
+    const float* qbuf = latent ? project_mla_latent(cache, batch, il, &qs)
+                        : mla  ? project_mla(cache, batch, il, &qs)
+                               : project_gqa(cache, batch, il, &qs);
+    const int64_t krow = cache.k_row(), vrow = latent ? krow : cache.v_row();
 
     std::vector<const float*> kp((size_t)S), vp((size_t)S);
     std::vector<int32_t> seq_of((size_t)N);
     for (int64_t s = 0; s < S; s++) {
         kp[(size_t)s] = cache.k(batch[(size_t)s].slot, il);
-        vp[(size_t)s] = cache.v(batch[(size_t)s].slot, il);
+        vp[(size_t)s] = latent ? kp[(size_t)s] : cache.v(batch[(size_t)s].slot, il);
         for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++)
             seq_of[(size_t)n] = (int32_t)s;
     }
@@ -311,6 +379,20 @@ void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch,
             for (int64_t i = 0; i < dv; i++) o[i] *= inv;
         }
     });
+    if (latent) {  // o_h = W_UV_h · o_lat_h: [N, H, kvl] -> [N, H·v]
+        const int64_t dvh = cfg.v_head_dim;
+        ensure(attv_, (size_t)(N * H * dvh));
+        ensure(hx_, (size_t)(N * kvl)), ensure(hy_, (size_t)(N * std::max(kvl, dvh)));
+        for (int64_t hh = 0; hh < H; hh++) {
+            for (int64_t n = 0; n < N; n++)
+                std::memcpy(hx_.data() + n * kvl, att + (n * H + hh) * kvl, sizeof(float) * (size_t)kvl);
+            qlinear_forward(hy_.data(), hx_.data(), mla_uv_head(m_.layer(il), cfg, hh), N);  // [N, v]
+            for (int64_t n = 0; n < N; n++)
+                std::memcpy(attv_.data() + (n * H + hh) * dvh, hy_.data() + n * dvh,
+                            sizeof(float) * (size_t)dvh);
+        }
+        att = attv_.data();
+    }
     qlinear_forward(y_.data(), att, m_.layer(il).wo, N);  // [N, C]
 }
 

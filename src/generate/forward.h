@@ -43,6 +43,10 @@ private:
                              int64_t* q_stride);
     const float* project_mla(KvCache& cache, const std::vector<SeqInput>& batch, int64_t il,
                              int64_t* q_stride);
+    // MLA latent cache (absorbed form): q_abs [N, H·(kvl + rope)]
+    const float* project_mla_latent(KvCache& cache, const std::vector<SeqInput>& batch,
+                                    int64_t il, int64_t* q_stride);
+    void mla_project_common(int64_t il, int64_t N);
     void ffn_dense(float* y, const float* x, const InferLayer& l, int64_t N);
     void ffn_moe(float* y, const float* x, const InferLayer& l, int64_t N);
     void norm(float* y, const float* x, const float* w, const float* b, int64_t N);
@@ -57,6 +61,7 @@ private:
     Buffer<float> qkv_, att_;       // [N, (H+2Hkv)·D], [N, H·D]
     Buffer<float> tmp_;             // [N, H·D] unfused projection scratch
     Buffer<float> qa_, qa_n_, kva_, lat_, lat_n_, kvb_;  // MLA intermediates
+    Buffer<float> qabs_, attv_, hx_, hy_;  // MLA absorbed: [N, H·(kvl+rope)], [N, H·v], per-head
     Buffer<float> pre_, act_;       // [N·k, 2F'], [N·k, F'] MLP / expert hidden
     Buffer<float> logits_;          // [N, V]
     Buffer<float> last_;            // [S, C] final-normed rows whose logits are wanted

@@ -29,6 +29,16 @@ WeightView weight_concat(const WeightView& a, const WeightView& b) {
     return v;
 }
 
+WeightView mla_uk_head(const InferLayer& l, const ModelConfig& cfg, int64_t h) {
+    return weight_rows(l.wk_b, h * cfg.kv_lora_rank, cfg.kv_lora_rank);
+}
+
+WeightView mla_uv_head(const InferLayer& l, const ModelConfig& cfg, int64_t h) {
+    if (l.wv_b.data) return weight_rows(l.wv_b, h * cfg.v_head_dim, cfg.v_head_dim);
+    return weight_rows(l.wkv_b, h * (cfg.qk_nope_head_dim + cfg.v_head_dim) + cfg.qk_nope_head_dim,
+                       cfg.v_head_dim);
+}
+
 InferenceModel InferenceModel::from_params(const ModelConfig& cfg, const ParamSet& params) {
     std::unordered_map<std::string, WeightView> t;
     for (const ParamInfo& p : params.infos()) {
@@ -120,10 +130,30 @@ InferenceModel::InferenceModel(const ModelConfig& cfg,
                 l.q_a_norm = L.vec(b + "attn_q_a_norm.weight", cfg.q_lora_rank);
                 l.wq_b = L.mat(b + "attn_q_b.weight", H * dqk, cfg.q_lora_rank);
             }
-            l.wkv_a = L.mat(b + "attn_kv_a_mqa.weight", cfg.kv_lora_rank + cfg.qk_rope_head_dim, C);
-            l.kv_a_norm = L.vec(b + "attn_kv_a_norm.weight", cfg.kv_lora_rank);
-            l.wkv_b = L.mat(b + "attn_kv_b.weight", H * (cfg.qk_nope_head_dim + cfg.v_head_dim),
-                            cfg.kv_lora_rank);
+            const int64_t nope = cfg.qk_nope_head_dim, dv = cfg.v_head_dim, kvl = cfg.kv_lora_rank;
+            l.wkv_a = L.mat(b + "attn_kv_a_mqa.weight", kvl + cfg.qk_rope_head_dim, C);
+            l.kv_a_norm = L.vec(b + "attn_kv_a_norm.weight", kvl);
+            const bool split = L.find(b + "attn_k_b.weight") || L.find(b + "attn_v_b.weight");
+            R1_CHECK(split || L.find(b + "attn_kv_b.weight"), "[infer] missing tensor '", b,
+                     "attn_kv_b.weight' (or the split attn_k_b / attn_v_b)");
+            l.wkv_b = L.opt_mat(b + "attn_kv_b.weight", H * (nope + dv), kvl);
+            if (split) {  // llama.cpp: k_b {nope, kvl, H}, v_b {kvl, v, H}
+                l.wk_b = L.mat(b + "attn_k_b.weight", H * kvl, nope);
+                l.wv_b = L.mat(b + "attn_v_b.weight", H * dv, kvl);
+            } else {  // W_UKᵀ per head from kv_b: wk_b[h·kvl + c][d] = kv_b[h·(nope+dv) + d][c]
+                auto buf = std::make_shared<std::vector<float>>((size_t)(H * kvl * nope));
+                std::vector<float> row((size_t)kvl);
+                float* wk = buf->data();
+                for (int64_t hh = 0; hh < H; hh++)
+                    for (int64_t d = 0; d < nope; d++) {
+                        const WeightView r = weight_rows(l.wkv_b, hh * (nope + dv) + d, 1);
+                        to_f32(row.data(), r.data, r.type, kvl);
+                        for (int64_t c = 0; c < kvl; c++)
+                            wk[(hh * kvl + c) * nope + d] = row[(size_t)c];
+                    }
+                l.wk_b = WeightView{DType::f32, wk, H * kvl, nope};
+                owned_.push_back(std::move(buf));
+            }
         } else if (cfg.arch == Arch::gpt2) {
             l.wqkv = L.mat(b + "attn_qkv.weight", (H + 2 * Hkv) * D, C);
             if (cfg.qkv_bias) {

@@ -5,13 +5,18 @@
 //
 // Supported: GQA attention (gpt2: learned positions, LayerNorm, GELU, fused attn_qkv;
 // llama/qwen2: RoPE, RMSNorm, SwiGLU, optional q/k/v bias, tied embeddings), MLA attention
-// (DeepSeek-V2/V3, plain form: per-head K/V expanded from the latent) and DeepSeekMoE FFNs.
+// (DeepSeek-V2/V3: attn_kv_b, and/or the split attn_k_b / attn_v_b of newer llama.cpp
+// conversions) and DeepSeekMoE FFNs.
+// MLA absorbed form (latent KV cache) needs W_UK per head transposed, [kvl, nope]: taken from
+// attn_k_b when the file has it, else built once from attn_kv_b, dequantised to f32 (owned
+// here: H·kvl·nope floats per layer; 0.5 MB per layer for deepseek2-small).
 //
 // Tensor map convention (what a loader passes in): a tensor of PyTorch shape {out, in} is a
 // view with N = out, K = in; stacked experts {E, out, in} are N = E·out rows of K = in; a
 // vector {d} (norms, biases) is N = 1, K = d and must be f32. Shape legend: model/model.h.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -43,8 +48,12 @@ struct InferLayer {
     const float* bv = nullptr;
     WeightView wo;  // [C, H·D]  (MLA: [C, H·v_head_dim])
     // MLA: wq [H·dqk, C] (q_lora_rank 0) or wq_a [ql, C] + q_a_norm [ql] + wq_b [H·dqk, ql];
-    // wkv_a [kvl + rope, C], kv_a_norm [kvl], wkv_b [H·(nope + v), kvl]
-    WeightView wq_a, wq_b, wkv_a, wkv_b;
+    // wkv_a [kvl + rope, C], kv_a_norm [kvl], wkv_b [H·(nope + v), kvl] (data == null when
+    // the file has only the split form; then only the latent cache works)
+    // absorbed form: wk_b [H·kvl, nope] (head h: rows h·kvl.., q_nope_h → q·W_UK in latent
+    // space); wv_b [H·v, kvl] (head h: rows h·v.., latent → v) or data == null, then W_UV
+    // of head h is rows h·(nope+v) + nope .. of wkv_b (see mla_uv_head)
+    WeightView wq_a, wq_b, wkv_a, wkv_b, wk_b, wv_b;
     const float* q_a_norm = nullptr;
     const float* kv_a_norm = nullptr;
 
@@ -58,6 +67,10 @@ struct InferLayer {
     // shared experts: [Fs, C], [Fs, C], [C, Fs] (data == null: none); gate_up_sh if adjacent
     WeightView gate_sh, up_sh, down_sh, gate_up_sh;
 };
+
+// MLA absorbed-form weights of head h: W_UKᵀ [kvl, nope] and W_UV [v, kvl].
+WeightView mla_uk_head(const InferLayer& l, const ModelConfig& cfg, int64_t h);
+WeightView mla_uv_head(const InferLayer& l, const ModelConfig& cfg, int64_t h);
 
 class InferenceModel {
 public:
@@ -83,6 +96,8 @@ private:
     const float* out_norm_w_ = nullptr;
     const float* out_norm_b_ = nullptr;
     RopeTable rope_;
+    // f32 weights derived at load time (MLA W_UK transposed); shared so copies stay valid
+    std::vector<std::shared_ptr<std::vector<float>>> owned_;
 };
 
 }  // namespace r1

@@ -7,12 +7,20 @@
 
 namespace r1 {
 
-KvCache::KvCache(const ModelConfig& cfg, int64_t n_slots, int64_t n_ctx) {
+KvCache::KvCache(const ModelConfig& cfg, int64_t n_slots, int64_t n_ctx, KvLayout layout) {
     R1_CHECK(n_slots > 0, "[kv_cache] n_slots must be > 0 (got ", n_slots, ")");
     R1_CHECK(n_ctx > 0 && n_ctx <= cfg.n_ctx, "[kv_cache] n_ctx ", n_ctx,
              " must be in [1, model n_ctx = ", cfg.n_ctx, "]");
+    const bool mla = cfg.attn == AttnKind::mla;
+    R1_CHECK(layout != KvLayout::mla_latent || mla,
+             "[kv_cache] the MLA latent layout needs a model with MLA attention");
+    layout_ = layout == KvLayout::automatic ? (mla ? KvLayout::mla_latent : KvLayout::plain)
+                                            : layout;
     n_slots_ = n_slots, n_ctx_ = n_ctx, n_layer_ = cfg.n_layer;
-    if (cfg.attn == AttnKind::mla) {
+    if (layout_ == KvLayout::mla_latent) {
+        k_row_ = cfg.kv_lora_rank + cfg.qk_rope_head_dim;  // c_kv | k_pe
+        v_row_ = 0;
+    } else if (mla) {
         k_row_ = cfg.n_head * (cfg.qk_nope_head_dim + cfg.qk_rope_head_dim);
         v_row_ = cfg.n_head * cfg.v_head_dim;
     } else {

@@ -6,7 +6,14 @@
 // ../shared/peers/llamacpp_bench.mjs: prompt token i = (i·7919 + 13) % 1000 + 100, prefill
 // tok/s = P / (time to the first greedy token), decode tok/s = (G - 1) / (time of the other
 // G - 1 greedy tokens), and the greedy token ids. --batch B > 1 also decodes B copies of the
-// prompt together (one cache slot each) and reports batch_decode_tok_s = B·(G - 1) / time.
+// prompt together (one cache slot each; the prompt is prefilled once and its cache copied)
+// and reports batch_decode_tok_s = B·(G - 1) / time.
+// Warm-up (untimed, on a scratch slot): a short prefill and two decode steps first, so the
+// timed region does not pay for first-touch page faults of the mapped weights, thread start
+// and scratch allocation (without it a 128-token prefill looked 30x slower than decode).
+// Also reported, for ceilings: weight_bytes_per_token (bytes of stored weights one decoded
+// token reads: every matrix, routed experts scaled by k/E, one embedding row) and
+// active_params (matrix parameters per token, the N of 2·N FLOPs, embedding lookup excluded).
 // Model FLOPs per token (PaLM/nanoGPT convention, what "MFU" usually means):
 //   6·N_active_matmul + 12·L·H·D·T   (forward+backward; attention counted non-causal)
 #include <algorithm>
@@ -147,8 +154,39 @@ struct BenchDecodeOptions {
     int gen_tokens = 64;
     int threads = 0;
     int batch = 1;
+    bool warmup = true;
+    std::string kv = "auto";
     bool json = false;
 };
+
+struct WeightTotals {
+    double bytes_per_token = 0;  // stored bytes read per decoded token
+    double active_params = 0;    // matrix parameters per token (2·this = FLOPs per token)
+};
+
+// From the GGUF tensor list: matrices (>= 2 dims) count fully, stacked routed experts
+// (`*_exps`) by k/E; token_embd is a lookup (one row read, no FLOPs) unless the output head
+// is tied to it. 1-D tensors (norms, biases) add their bytes only.
+WeightTotals weight_totals(const r1::gguf::Reader& r, const r1::ModelConfig& cfg) {
+    WeightTotals t;
+    const bool tied = r.find_tensor("output.weight") == nullptr;
+    for (const auto& ti : r.tensors()) {
+        double bytes = (double)ti.nbytes, numel = (double)ti.numel();
+        if (ti.name.find("_exps.") != std::string::npos && cfg.n_expert > 0) {
+            const double f = (double)cfg.n_expert_used / (double)cfg.n_expert;
+            bytes *= f, numel *= f;
+        }
+        if (ti.name == "token_embd.weight") {
+            const double rows = (double)std::max<int64_t>(1, ti.numel() / std::max<int64_t>(1, ti.ne[0]));
+            t.bytes_per_token += tied ? bytes : bytes / rows;
+            if (tied) t.active_params += numel;
+            continue;
+        }
+        t.bytes_per_token += bytes;
+        if (ti.n_dims >= 2) t.active_params += numel;
+    }
+    return t;
+}
 
 // Greedy pick: the first index of the largest logit.
 int32_t argmax(const float* x, int64_t n) {
@@ -166,6 +204,9 @@ int run_bench_decode(const BenchDecodeOptions& o) {
     const int64_t ctx = P + G;
     R1_CHECK(ctx <= cfg.n_ctx, "[bench] --prompt-tokens + --gen-tokens = ", ctx,
              " exceeds the model context ", cfg.n_ctx);
+    const r1::KvLayout layout = o.kv == "plain"    ? r1::KvLayout::plain
+                                : o.kv == "latent" ? r1::KvLayout::mla_latent
+                                                   : r1::KvLayout::automatic;
     std::vector<int32_t> prompt((size_t)P);
     for (int64_t i = 0; i < P; i++) prompt[(size_t)i] = (int32_t)(((i * 7919 + 13) % 1000 + 100) % V);
 
@@ -173,8 +214,18 @@ int run_bench_decode(const BenchDecodeOptions& o) {
     std::vector<int32_t> out;
     double t_prefill = 0, t_dec = 0;
     {
-        r1::KvCache cache(cfg, 1, ctx);
+        r1::KvCache cache(cfg, 2, ctx, layout);
         r1::BatchForward fwd(gm->model);
+        if (o.warmup) {  // untimed: touches every weight page, starts threads, sizes scratch
+            const int32_t ws = cache.acquire();
+            const int64_t wp = std::min<int64_t>(P, 32);
+            const float* lg = fwd.run(cache, {{ws, prompt.data(), wp}});
+            for (int i = 0; i < 2 && wp + i < ctx; i++) {
+                const int32_t tok = argmax(lg, V);
+                lg = fwd.run(cache, {{ws, &tok, 1}});
+            }
+            cache.release(ws);
+        }
         const int32_t slot = cache.acquire();
         auto t0 = Clock::now();
         const float* lg = fwd.run(cache, {{slot, prompt.data(), P}});
@@ -188,6 +239,9 @@ int run_bench_decode(const BenchDecodeOptions& o) {
         }
         t_dec = seconds_since(t0);
     }
+    const WeightTotals wt = weight_totals(gm->reader, cfg);
+    const char* layout_name = cfg.attn == r1::AttnKind::mla && layout != r1::KvLayout::plain
+                                  ? "mla_latent" : "plain";
     nlohmann::json j = {{"engine", "r1.cpp"},
                         {"model", o.model},
                         {"arch", r1::arch_name(cfg.arch)},
@@ -196,12 +250,16 @@ int run_bench_decode(const BenchDecodeOptions& o) {
                         {"gen_tokens", G},
                         {"prefill_tok_s", (double)P / t_prefill},
                         {"decode_tok_s", G > 1 ? (double)(G - 1) / t_dec : 0.0},
+                        {"weight_bytes_per_token", wt.bytes_per_token},
+                        {"active_params", wt.active_params},
+                        {"isa", r1::cpu_summary()},
+                        {"kv_layout", layout_name},
                         {"tokens", out}};
 
     if (B > 1) {
         // B copies of the prompt decoded together; each must reproduce the single-sequence
         // greedy tokens up to float rounding of batched products (reported, not enforced).
-        r1::KvCache cache(cfg, B, ctx);
+        r1::KvCache cache(cfg, B, ctx, layout);
         r1::BatchForward fwd(gm->model);
         std::vector<int32_t> slots((size_t)B), last((size_t)B);
         std::vector<r1::SeqInput> batch((size_t)B);
@@ -209,9 +267,13 @@ int run_bench_decode(const BenchDecodeOptions& o) {
             slots[(size_t)b] = cache.acquire();
             batch[(size_t)b] = {slots[(size_t)b], prompt.data(), P};
         }
-        const float* lg = fwd.run(cache, batch);
+        // prefill once, copy the cached prompt to the other slots (what Generator does for
+        // a group of samples of one prompt)
+        const float* lg = fwd.run(cache, {batch[0]});
+        const int32_t first = argmax(lg, V);
+        for (int64_t b = 1; b < B; b++) cache.copy_prefix(slots[0], slots[(size_t)b], P);
         int64_t same = 0;
-        for (int64_t b = 0; b < B; b++) last[(size_t)b] = argmax(lg + b * V, V);
+        for (int64_t b = 0; b < B; b++) last[(size_t)b] = first;
         const auto t0 = Clock::now();
         for (int64_t i = 1; i < G; i++) {
             for (int64_t b = 0; b < B; b++) batch[(size_t)b] = {slots[(size_t)b], &last[(size_t)b], 1};
@@ -261,6 +323,11 @@ r1::cli::Register reg("bench", "Benchmarks (training throughput, GGUF decode spe
     decode->add_option("--threads", d->threads, "threads (0 = default)")->check(CLI::NonNegativeNumber);
     decode->add_option("--batch", d->batch, "also decode this many sequences together (> 1)")
         ->capture_default_str()->check(CLI::Range(1, 1024));
+    decode->add_flag("!--no-warmup", d->warmup,
+                     "time the first calls too (default: one untimed short prefill + 2 steps)");
+    decode->add_option("--kv", d->kv,
+                       "KV cache layout: auto (MLA models: latent) | plain | latent (MLA only)")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "plain", "latent"}));
     decode->add_flag("--json", d->json, "print one JSON line");
     return [o, train, d, decode]() -> int {
         if (train->parsed()) return run_bench_train(*o);
