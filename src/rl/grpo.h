@@ -1,0 +1,125 @@
+// GRPO trainer: reinforcement learning with verifiable rewards on the policy's own weights,
+// in one process — the rollout engine (generate/engine.h) reads the trainer's ParamSet
+// through InferenceModel::from_params (zero copy), so there is no weight sync and no server.
+//
+// One step (reads top to bottom in grpo.cpp, run_step):
+//   1. rollout   P prompts from the task's train split (cursor = problem index), G sampled
+//                completions each (temperature / top-p), one batched Generator
+//   2. reward    Task::score (correctness + format), soft overlong penalty (DAPO) if on
+//   3. advantage per group: grpo (r−mean)/(std+eps) | dr_grpo r−mean | rloo leave-one-out
+//   4. dynamic sampling (DAPO, optional): groups whose rewards are all equal carry no signal;
+//                drop them and sample more prompts, up to `dynamic_rounds` extra rounds
+//   5. old log-probs: the training forward at the rollout weights (so ratio == 1 exactly
+//                at the first inner update); reference log-probs when beta > 0
+//   6. μ = inner_epochs passes over `mini_batches` mini-batches, each: compute_gradients
+//                (clipped surrogate, policy_loss.h) → optimizer_step (NaN check, clip,
+//                AdamW, MoE selection-bias update). Kept separate so a data-parallel
+//                all-reduce can go between them.
+//   7. metrics   one JSON line in OUT/metrics.jsonl; greedy eval every eval_every steps
+// Simplifications: one sequence per batch row (right padding), no sequence packing; the
+// reference model, when used, is a full copy of the weights.
+//
+// Guarantees (as r1 train): deterministic for a seed and thread count; OUT/ckpt.r1 (atomic)
+// holds weights, AdamW state, step, task cursor and options (+ OUT/ref-STEP.r1 with the
+// reference weights when beta > 0), and --resume continues bit-identically; a NaN/Inf loss
+// or gradient stops with an error naming the step; SIGINT/SIGTERM finish the step, save and
+// return interrupted = true (the CLI exits 130).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/model.h"
+#include "rl/advantage.h"
+#include "rl/policy_loss.h"
+#include "rl/task.h"
+#include "train/adamw.h"
+
+namespace r1::rl {
+
+enum class Overlong { none, filter, soft };
+Overlong parse_overlong(const std::string& s);  // "none" | "filter" | "soft"
+const char* overlong_name(Overlong o);
+
+struct GrpoOptions {
+    std::string init;                 // base checkpoint (ckpt.r1 from r1 train); required
+    std::string out_dir;              // metrics.jsonl, ckpt.r1
+    TaskOptions task;                 // spec, difficulty, reward weights
+    std::shared_ptr<const Task> task_object;  // if set, used instead of make_task(task)
+                                      // (library users' own tasks, tests); not checkpointed:
+                                      // a resume must pass the same object again
+    uint64_t seed = 1;                // task stream + sampling
+    int64_t steps = 50;               // GRPO steps (rollout batches)
+    int64_t prompts = 8;              // P prompts per step
+    int64_t group = 8;                // G completions per prompt
+    int64_t max_tokens = 200;         // completion length cap (clamped to the context)
+    float temperature = 1.0f;
+    float top_p = 1.0f;
+    AdvantageKind advantage = AdvantageKind::grpo;
+    LossAgg loss_agg = LossAgg::seq;
+    PolicyLossConfig loss;            // eps_low, eps_high, beta
+    int64_t inner_epochs = 1;         // μ: passes over each rollout batch
+    int64_t mini_batches = 1;         // optimiser steps per pass
+    int64_t ref_reset = 0;            // beta > 0: copy the policy into the reference every N
+                                      // steps (0 = never)
+    bool dynamic_sampling = false;
+    int64_t dynamic_rounds = 2;       // extra sampling rounds when groups are dropped
+    Overlong overlong = Overlong::none;
+    int64_t overlong_buffer = 0;      // soft: penalty ramps over the last N tokens
+                                      // (0 = max_tokens / 4)
+    float overlong_penalty = 1.0f;    // soft: penalty at max_tokens
+    float lr = 2e-4f;
+    int64_t warmup = 0;               // linear warmup steps, then constant
+    AdamWConfig adamw{0.9f, 0.99f, 1e-8f, 0.0f};
+    float clip = 1.0f;                // global grad-norm clip (0 = off)
+    int64_t eval_every = 0;           // greedy eval on the eval split every N steps (0 = off;
+                                      // also at the end when > 0)
+    int64_t eval_n = 64;              // eval problems
+    int64_t ckpt_every = 0;           // 0: only at the end (and on interrupt)
+    int64_t slots = 0;                // generator slots; 0 = P·G
+    bool resume = false;
+    bool progress = true;
+    bool handle_signals = true;
+    int64_t log_every = 1;            // stdout line every N steps (0 = silent)
+
+    void validate() const;            // throws r1::Error naming the option
+};
+
+void to_json(nlohmann::json& j, const GrpoOptions& o);
+void from_json(const nlohmann::json& j, GrpoOptions& o);
+
+struct GrpoMetrics {
+    int64_t step = 0;
+    double reward_mean = 0, reward_std = 0, accuracy = 0, format_rate = 0;
+    double response_len_mean = 0, response_len_max = 0, zero_var_frac = 0;
+    double kl = 0, clip_frac = 0, entropy = 0, reflection_rate = 0, truncated_frac = 0;
+    double rollout_tok_s = 0, train_tok_s = 0, lr = 0, grad_norm = 0, loss = 0, elapsed = 0;
+    int64_t groups_trained = 0, rollouts = 0;
+    double eval_accuracy = -1;        // >= 0 when evaluated at this step
+};
+
+struct GrpoResult {
+    int64_t start_step = 0, end_step = 0;
+    double first_reward = 0, final_reward = 0;    // reward_mean of first / last step run
+    double first_eval = -1, final_eval = -1;      // eval accuracy (−1: none)
+    double elapsed = 0;
+    bool interrupted = false;
+    std::string checkpoint;
+};
+
+// One policy-gradient computation: zeroes the gradients, then ADDS those of the clipped
+// surrogate on `batch` (logp_out [N]: the current log-probs, optional). No weight change.
+PolicyStats compute_gradients(Model& policy, const PolicyBatch& batch, const PolicyLossConfig& cfg,
+                              float* logp_out = nullptr);
+// NaN/Inf check (error names the step and tensor), global-norm clip, AdamW at lr, MoE
+// selection-bias update. Returns the gradient norm before clipping.
+double optimizer_step(Model& policy, AdamW& opt, float lr, float clip, int64_t step);
+
+using GrpoCallback = std::function<void(const GrpoMetrics&)>;
+
+GrpoResult grpo_train(const GrpoOptions& opt, const GrpoCallback& on_step = {});
+
+}  // namespace r1::rl
