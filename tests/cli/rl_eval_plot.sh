@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # r1 eval and r1 plot end to end on a tiny model trained here (a few seconds of r1 train):
 # --json keys and values, --dump rows, determinism, pass@k sampling, the three task kinds,
-# error messages (unknown task, missing model, malformed dataset); PNGs from metrics.jsonl,
-# malformed metrics and a missing gnuplot.
+# a .gguf export evaluating like its checkpoint, error messages (unknown task, missing model,
+# malformed dataset); PNGs from metrics.jsonl, malformed metrics and a missing gnuplot.
 # usage: rl_eval_plot.sh R1_BINARY SCRATCH_DIR
 set -uo pipefail
 R1="$1"
@@ -60,6 +60,20 @@ assert all("Using the numbers [" in r["prompt"] for r in rows3)
 e4 = json.load(open(f"{d}/e4.json"))
 assert e4["n"] == 2, e4  # a 2-row file: both rows, n clamped
 print("eval json/dump: ok")
+PY
+
+# a .gguf export of a (dense) checkpoint evaluates to the same completions as the ckpt.r1
+"$R1" train --model tiny-dense --steps 4 --batch 2 --seq 64 --eval-batches 0 --log-every 0 --no-progress \
+  --out "$DIR/dense" > /dev/null 2>&1 || fail "train dense"
+"$R1" export --ckpt "$DIR/dense/ckpt.r1" --out "$DIR/dense.gguf" --type f32 > /dev/null 2>&1 || fail "export"
+for m in "$DIR/dense/ckpt.r1" "$DIR/dense.gguf"; do
+  "$R1" eval --model "$m" --n 3 --max-tokens 12 --no-progress --dump "$m.dump.jsonl" > /dev/null 2>&1 \
+    || fail "eval $m"
+done
+python3 - "$DIR/dense/ckpt.r1.dump.jsonl" "$DIR/dense.gguf.dump.jsonl" <<'PY' || fail "gguf eval differs from ckpt eval"
+import json, sys
+a, b = ([json.loads(l)["completion"] for l in open(p)] for p in sys.argv[1:3])
+assert len(a) == 3 and a == b, (a, b)
 PY
 
 # errors name what is wrong
