@@ -19,7 +19,10 @@ using Tok = ByteTokenizer;
 Document make_doc(std::string_view prompt, std::string_view text) {
     Document d;
     d.tokens.reserve(prompt.size() + text.size() + 2);
-    d.tokens.push_back(Tok::kBos);
+    // Chat-formatted prompts (rl/task.h, r1 distill traces) already start with the BOS text:
+    // no second BOS, so SFT sees exactly the token stream generation is prompted with.
+    const std::string_view first = prompt.empty() ? text : prompt;
+    if (!first.starts_with(Tok::special_text(Tok::kBos))) d.tokens.push_back(Tok::kBos);
     Tok::encode_append(prompt, d.tokens);
     d.n_prompt = prompt.empty() ? 0 : (int64_t)d.tokens.size();
     Tok::encode_append(text, d.tokens);

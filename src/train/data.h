@@ -8,7 +8,8 @@
 //   FILE.jsonl    one JSON object per non-empty line: {"text": "..."} or
 //                 {"prompt": "...", "completion": "..."} (SFT: loss on the completion only).
 // Every document is tokenised (byte tokenizer) as BOS + text + EOS, a prompt/completion pair
-// as BOS + prompt + completion + EOS with the BOS and prompt tokens never used as targets.
+// as BOS + prompt + completion + EOS with the BOS and prompt tokens never used as targets
+// (one BOS: a prompt or text that already starts with the BOS string gets no second one).
 // File corpora put every 20th document (or, below 20 documents, the last one; a single
 // document: its last 10%) into the eval split.
 //
