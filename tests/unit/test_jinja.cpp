@@ -10,6 +10,7 @@
 #include "chat/jinja.h"
 #include "core/error.h"
 #include "generate/chat_format.h"
+#include "io/gguf.h"
 
 using nlohmann::ordered_json;
 
@@ -163,5 +164,38 @@ TEST(ChatTemplate, TokenizerConfigAndErrors) {
     std::string none = write("none.json", R"({"bos_token": "<s>"})");
     EXPECT_THROW(r1::ChatTemplate::load(none), r1::Error);
     EXPECT_THROW(t.render(ordered_json::parse(R"([{"content": "no role"}])"), true), r1::Error);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(ChatTemplate, FromGguf) {
+    // tokenizer.chat_template + the BOS/EOS strings from tokenizer.ggml.tokens (what r1 chat
+    // uses for a GGUF model); a file without a template gives nullopt / a clear error.
+    auto dir = std::filesystem::temp_directory_path() / "r1_test_chat_template_gguf";
+    std::filesystem::create_directories(dir);
+    const std::string with = (dir / "with.gguf").string(), without = (dir / "without.gguf").string();
+    {
+        r1::gguf::Writer w;
+        w.add_str("general.architecture", "llama");
+        w.add_arr_str("tokenizer.ggml.tokens", {"a", "<s>", "</s>"});
+        w.add_u32("tokenizer.ggml.bos_token_id", 1);
+        w.add_u32("tokenizer.ggml.eos_token_id", 2);
+        w.add_str("tokenizer.chat_template",
+                  "{{ bos_token }}{% for m in messages %}{{ m.role }}: {{ m.content }}{{ eos_token }}{% endfor %}"
+                  "{% if add_generation_prompt %}assistant:{% endif %}");
+        w.write(with);
+        r1::gguf::Writer w2;
+        w2.add_str("general.architecture", "llama");
+        w2.write(without);
+    }
+    auto t = r1::ChatTemplate::from_gguf(with);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t->render(ordered_json::parse(R"([{"role": "user", "content": "hi"}])"), true), "<s>user: hi</s>assistant:");
+    EXPECT_FALSE(r1::ChatTemplate::from_gguf(without).has_value());
+    try {
+        r1::ChatTemplate::load(without);
+        FAIL() << "expected an error";
+    } catch (const r1::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("tokenizer.chat_template"), std::string::npos) << e.what();
+    }
     std::filesystem::remove_all(dir);
 }
