@@ -81,7 +81,8 @@ private:
 // A folder with config.json -> Hugging Face checkpoint (io/hf_checkpoint.h; tokenizer.json
 // when present, else the byte tokenizer); path ending in ".gguf" (case-insensitive) or
 // starting with the GGUF magic -> GGUF; anything else is read as an r1 checkpoint. Throws
-// r1::Error naming the file on anything unreadable, and when a checkpoint's n_vocab is smaller than the byte tokenizer's.
+// r1::Error naming the file on anything unreadable, and when a checkpoint's n_vocab is
+// smaller than the byte tokenizer's.
 std::unique_ptr<LoadedModel> load_model_for_inference(const std::string& path);
 
 }  // namespace r1

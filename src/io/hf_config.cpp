@@ -183,6 +183,7 @@ ModelConfig config_from_hf(const json& j, const std::string& where_file, HfConfi
         read_rope_scaling(k, c, false);
     } else {
         c.attn = AttnKind::mla;
+        c.n_head_kv = c.n_head;  // MLA: every head has its own K/V (from the shared latent)
         c.rope_layout = RopeLayout::interleaved;
         if (k.boolean("attention_bias", false)) k.bad("attention_bias", "true is not supported");
         c.q_lora_rank = k.i64("q_lora_rank", 0);
