@@ -4,6 +4,7 @@
 // The exhaustive equality check against @huggingface/jinja is tests/cli/chat_template_oracle.sh.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "chat/chat_template.h"
@@ -111,8 +112,28 @@ TEST(ChatTemplate, BuiltinR1FormatEqualsDistillTemplate) {
     // The fixed C++ R1 format (chat_format.h) and the real R1-Distill Jinja template agree
     // on conversations with at most one system prompt and single tool outputs (where their
     // documented behaviour is the same: </think> stripping, tool outputs, generation prompt).
-    auto path = std::filesystem::path(__FILE__).parent_path() / ".." / "node" / "chat_templates" /
-                "deepseek-r1-distill-qwen.jinja";
+    // __FILE__ may be relative to the build directory (Ninja): try it from the working
+    // directory, from the build directory (parent of R1_TEST_TMP, set by ctest) and upwards.
+    const auto rel = std::filesystem::path(__FILE__).parent_path() / ".." / "node" / "chat_templates" /
+                     "deepseek-r1-distill-qwen.jinja";
+    std::vector<std::filesystem::path> bases = {std::filesystem::current_path()};
+    if (const char* t = std::getenv("R1_TEST_TMP")) bases.push_back(std::filesystem::path(t).parent_path());
+    for (auto b = std::filesystem::current_path(); b.has_parent_path() && b != b.parent_path(); b = b.parent_path())
+        bases.push_back(b.parent_path());
+    std::filesystem::path tail;  // rel without its leading "..": relative to the source root
+    bool lead = true;
+    for (const auto& part : rel) {
+        if (lead && part == "..") continue;
+        lead = false;
+        tail /= part;
+    }
+    std::filesystem::path path = rel;
+    for (const auto& b : bases) {
+        if (!rel.is_relative()) break;
+        if (std::filesystem::exists(b / rel)) { path = b / rel; break; }
+        if (std::filesystem::exists(b / tail)) { path = b / tail; break; }
+    }
+    ASSERT_TRUE(std::filesystem::exists(path)) << "cannot find " << rel;
     ordered_json special = {{"bos_token", std::string(r1::kR1Bos)}, {"eos_token", std::string(r1::kR1Eos)}};
     r1::ChatTemplate t = r1::ChatTemplate::load(path.string());
     t.special = special;
