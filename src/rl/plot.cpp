@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -60,15 +61,25 @@ MetricsSeries read_metrics_jsonl(const std::string& path) {
             R1_CHECK(j["step"].is_number(), "[plot] ", path, ":", ln, ": field 'step' is not a number");
             step = j["step"].get<double>();
         }
-        for (const auto& [key, v] : j.items()) {
-            if (key == "step") continue;
-            double x;
-            if (v.is_boolean()) x = v.get<bool>() ? 1.0 : 0.0;
-            else if (v.is_number()) x = v.get<double>();
-            else continue;
-            if (!std::isfinite(x)) continue;
-            s.metrics[key].push_back({step, x});
-        }
+        // nested objects flatten to "outer.inner" (a few levels; deeper ones are skipped)
+        std::function<void(const nlohmann::json&, const std::string&, int)> add =
+            [&](const nlohmann::json& obj, const std::string& prefix, int depth) {
+                for (const auto& [key, v] : obj.items()) {
+                    if (prefix.empty() && key == "step") continue;
+                    const std::string name = prefix.empty() ? key : prefix + "." + key;
+                    if (v.is_object()) {
+                        if (depth < 4) add(v, name, depth + 1);
+                        continue;
+                    }
+                    double x;
+                    if (v.is_boolean()) x = v.get<bool>() ? 1.0 : 0.0;
+                    else if (v.is_number()) x = v.get<double>();
+                    else continue;
+                    if (!std::isfinite(x)) continue;
+                    s.metrics[name].push_back({step, x});
+                }
+            };
+        add(j, "", 0);
         s.rows++;
     }
     R1_CHECK(s.rows > 0, "[plot] ", path, ": no rows");

@@ -3,8 +3,8 @@
 // looked at without Python.
 //
 // Every numeric key (numbers and booleans as 0/1) becomes a metric plotted against "step"
-// (lines without a "step" use their 0-based row number among that file's rows); string,
-// array, object and null values are skipped. Several files = several labelled curves per
+// (lines without a "step" use their 0-based row number among that file's rows); nested
+// objects flatten to "outer.inner" (up to 4 levels); strings, arrays and nulls are skipped. Several files = several labelled curves per
 // plot (label: the file's parent directory name, or its stem when that is ambiguous).
 // Output: DIR/<metric>.png for each metric plus DIR/overview.png (a grid of all metrics).
 // Data and the gnuplot script are written to DIR/.plot/ (kept: rerun gnuplot by hand).

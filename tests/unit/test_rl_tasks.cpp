@@ -408,7 +408,7 @@ TEST(RlJsonl, Errors) {
 TEST(RlPlot, ReadMetrics) {
     Scratch s("plot");
     const std::string p = s.write("m.jsonl",
-        "{\"step\": 1, \"loss\": 2.5, \"acc\": 0.1, \"name\": \"x\", \"ok\": true, \"v\": [1]}\n"
+        "{\"step\": 1, \"loss\": 2.5, \"acc\": 0.1, \"name\": \"x\", \"ok\": true, \"v\": [1], \"ev\": {\"acc\": 0.5}}\n"
         "\n{\"step\": 2, \"loss\": 2.0, \"acc\": 0.2, \"ok\": false}\n{\"loss\": 1.0}\n");
     const MetricsSeries m = read_metrics_jsonl(p);
     EXPECT_EQ(m.rows, 3);
@@ -419,6 +419,8 @@ TEST(RlPlot, ReadMetrics) {
     EXPECT_EQ(m.metrics.at("loss").size(), 3u);
     EXPECT_EQ(m.metrics.at("loss")[2].first, 2.0);  // no step: row number
     EXPECT_EQ(m.metrics.at("ok")[1].second, 0.0);
+    ASSERT_EQ(m.metrics.count("ev.acc"), 1u);
+    EXPECT_EQ(m.metrics.at("ev.acc")[0].second, 0.5);
     EXPECT_NE(err_of([&] { read_metrics_jsonl(s.write("b.jsonl", "{\"step\": 1}\nnope\n")); }).find("b.jsonl:2"),
               std::string::npos);
     EXPECT_NE(err_of([&] { read_metrics_jsonl(s.write("c.jsonl", "{\"step\": \"one\"}\n")); }).find("'step'"),
