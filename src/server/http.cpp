@@ -242,7 +242,6 @@ struct HttpServer::Impl {
             spec.split = chat && p.split_reasoning.value_or(opt.split_reasoning);
             spec.prefilled_think = prefilled;
             spec.ignore_eos = p.ignore_eos;
-            const int64_t n_prompt = (int64_t)spec.prompt.size();
 
             ResponseMeta meta;
             meta.id = (chat ? "chatcmpl-" : "cmpl-") + random_hex(rng, rng_mu, 24);
@@ -264,7 +263,7 @@ struct HttpServer::Impl {
                 throw ApiError(503, "The server is shutting down", "", "server_shutting_down");
             }
             metrics.requests_in_flight++;
-            if (p.stream) stream(res, ch, meta, n_choices, p.include_usage, n_prompt);
+            if (p.stream) stream(res, ch, meta, n_choices, p.include_usage);
             else answer(res, ch, meta, n_choices);
         } catch (const ApiError& e) {
             send_error(res, e);
@@ -300,7 +299,7 @@ struct HttpServer::Impl {
     // vanished client is noticed even while its request waits in the queue). A failed write
     // means the client is gone: the releaser then cancels the request, freeing its slot.
     void stream(httplib::Response& res, std::shared_ptr<Channel> ch, const ResponseMeta& meta,
-                int64_t n_choices, bool include_usage, int64_t n_prompt) {
+                int64_t n_choices, bool include_usage) {
         struct State {
             std::shared_ptr<Channel> ch;
             ResponseMeta meta;
@@ -352,7 +351,6 @@ struct HttpServer::Impl {
                 metrics.requests_in_flight--;
                 open_streams--;
             });
-        (void)n_prompt;
     }
 };
 

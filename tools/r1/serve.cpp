@@ -33,6 +33,7 @@ struct ServeOptions {
 
 int run_serve(ServeOptions o) {
     if (o.threads > 0) r1::set_num_threads(o.threads);
+    R1_CHECK(o.srv.top_p > 0, "[serve] --top-p must be in (0, 1], got ", o.srv.top_p);
     std::signal(SIGPIPE, SIG_IGN);  // a client closing its socket must not kill the server
     // Block the shutdown signals before any thread exists, so only the waiter below gets them.
     sigset_t sigs;
