@@ -7,7 +7,7 @@ and DeepSeek's modeling_deepseek.py (V2 and V3), in float64, with HF names and H
 
   qwen2     Qwen2ForCausalLM: q/k/v bias, GQA, half-split RoPE, tied embeddings, BF16, 1 file
   llama     LlamaForCausalLM: explicit head_dim != hidden/heads, GQA, untied, F32, 3 shards
-  ds2       DeepseekV2ForCausalLM: MLA without q LoRA, softmax routing, group_limited_greedy,
+  ds2       DeepseekV2ForCausalLM: MLA without q LoRA, softmax routing (greedy, as V2-Lite),
             routed_scaling_factor on un-normalised weights, 2 shared experts, first layer
             dense, YaRN (V2-Lite's mscale = mscale_all_dim = 0.707), F16
   ds3       DeepseekV3ForCausalLM: MLA with q LoRA, sigmoid + e_score_correction_bias,
@@ -15,6 +15,7 @@ and DeepSeek's modeling_deepseek.py (V2 and V3), in float64, with HF names and H
             routed_scaling_factor, YaRN (mscale = mscale_all_dim = 0.8), an MTP layer present in
             the files (to be skipped), FP8 E4M3 weights with block scales (weight_scale_inv),
             2 shards
+  ds2_group   ds2 with group_limited_greedy (n_group 4, topk_group 2; group score = max)
   ds3_mscale  ds3 with YaRN mscale 1.0 != mscale_all_dim 0.8 (cos/sin scaled by the ratio)
 
 DeepSeek's apply_rotary_pos_emb de-interleaves q_pe/k_pe ((d/2, 2) -> (2, d/2)) before
@@ -63,7 +64,7 @@ CONFIGS = {
         q_lora_rank=None, kv_lora_rank=32, qk_nope_head_dim=16, qk_rope_head_dim=8,
         v_head_dim=16, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=2,
         moe_intermediate_size=24, first_k_dense_replace=1, moe_layer_freq=1,
-        scoring_func="softmax", topk_method="group_limited_greedy", n_group=4, topk_group=2,
+        scoring_func="softmax", topk_method="greedy", n_group=1, topk_group=1,
         norm_topk_prob=False, routed_scaling_factor=1.5, aux_loss_alpha=0.001, seq_aux=True,
         attention_bias=False, torch_dtype="float16", bos_token_id=256, eos_token_id=257,
         rope_scaling=dict(type="yarn", factor=4.0, original_max_position_embeddings=4096,
@@ -87,10 +88,15 @@ CONFIGS = {
 }
 # DeepSeek's YaRN with mscale != mscale_all_dim (cos/sin scaled by their ratio): HF code and
 # r1 run it; llama.cpp's GGUF keys cannot express it (r1 convert must refuse).
+# DeepSeek-V2's group_limited_greedy (group score = max): HF code and r1 run it; llama.cpp
+# scores groups by the sum of the top 2 (V3), so r1 convert must refuse it.
+CONFIGS["ds2_group"] = dict(CONFIGS["ds2"], topk_method="group_limited_greedy", n_group=4,
+                            topk_group=2)
 CONFIGS["ds3_mscale"] = dict(CONFIGS["ds3"], rope_scaling=dict(
     CONFIGS["ds3"]["rope_scaling"], mscale=1.0, mscale_all_dim=0.8))
-DTYPE = {"qwen2": "BF16", "llama": "F32", "ds2": "F16", "ds3": "BF16", "ds3_mscale": "BF16"}
-SHARDS = {"qwen2": 1, "llama": 3, "ds2": 1, "ds3": 2, "ds3_mscale": 1}
+DTYPE = {"qwen2": "BF16", "llama": "F32", "ds2": "F16", "ds3": "BF16", "ds3_mscale": "BF16",
+         "ds2_group": "F16"}
+SHARDS = {"qwen2": 1, "llama": 3, "ds2": 1, "ds3": 2, "ds3_mscale": 1, "ds2_group": 1}
 
 
 # ------------------------------------------------------------------ weights
@@ -317,7 +323,7 @@ def gpt2_bytes_to_unicode():
 
 
 def write_tokenizer(d, c):
-    """A byte-level BPE: 256 byte tokens, specials 256/257, a few merges up to VOCAB."""
+    """A byte-level BPE: 256 byte tokens, specials 256/257, a few merges, fillers up to VOCAB."""
     b2u = gpt2_bytes_to_unicode()
     vocab = {b2u[b]: b for b in range(256)}
     merges, i = [], 258
@@ -325,6 +331,8 @@ def write_tokenizer(d, c):
         vocab[a + b] = i
         merges.append(f"{a} {b}")
         i += 1
+    for j in range(i, c["vocab_size"]):  # fill the vocabulary: no id is left without a token,
+        vocab[f"[unused{j}]"] = j           # so greedy picks are comparable with llama.cpp
     added = [{"id": 256, "content": "<|begin|>", "special": True, "lstrip": False,
               "rstrip": False, "single_word": False, "normalized": False},
              {"id": 257, "content": "<|end|>", "special": True, "lstrip": False,

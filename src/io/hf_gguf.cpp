@@ -148,6 +148,12 @@ HfConvertResult convert_hf_to_gguf(const std::string& dir, const std::string& ou
     R1_CHECK(c.yarn.factor <= 1.0f || c.yarn.mscale == c.yarn.mscale_all_dim, "[hf] ", dir,
              "/config.json: rope_scaling.mscale (", c.yarn.mscale, ") != mscale_all_dim (",
              c.yarn.mscale_all_dim, "): GGUF (llama.cpp) cannot express this YaRN variant");
+    // llama.cpp scores expert groups by the sum of their top-2 scores (DeepSeek-V3's
+    // noaux_tc); DeepSeek-V2's group_limited_greedy uses the max: no GGUF key says which.
+    R1_CHECK(c.n_expert_groups <= 1 || c.gating == GatingFunc::sigmoid, "[hf] ", dir,
+             "/config.json: topk_method group_limited_greedy (n_group ", c.n_expert_groups,
+             " > 1 with softmax scoring): llama.cpp scores expert groups by their top-2 sum, "
+             "DeepSeek-V2 by their max; GGUF cannot express it");
     HfConvertResult r;
     r.config = m->config;
     r.gguf_arch = gguf_export_arch(m->config);

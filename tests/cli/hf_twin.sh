@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hugging Face checkpoints against an independent PyTorch reference (scripts/hf_twin.py):
 # tiny random Qwen2 (bf16, tied), Llama (f32, 3 shards, head_dim != hidden/heads), DeepSeek-V2
-# (MLA, softmax group-limited routing, YaRN, f16) and DeepSeek-V3 (q LoRA, sigmoid + correction
+# (MLA, softmax routing, YaRN, f16; + a group_limited_greedy variant) and DeepSeek-V3 (q LoRA, sigmoid + correction
 # bias, noaux_tc groups, YaRN mscale, FP8 block scales, an MTP layer to skip, 2 shards).
 # For each: `r1 logits` on the HF folder must match the reference logits; the reference with
 # the other RoPE layout must NOT match (the check can see a layout mistake); `r1 convert` to an
@@ -63,14 +63,29 @@ for m in qwen2 llama ds2 ds3; do
   esac
 done
 
-# YaRN mscale != mscale_all_dim: r1 runs it; GGUF cannot express it, convert must refuse
-toks=$("$PY" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['tokens'])))" "$TMP/ds3_mscale/expected.json")
-"$R1" logits --model "$TMP/ds3_mscale" --tokens "$toks" --json > "$TMP/ds3_mscale.hf.json"
-compare ds3_mscale "$TMP/ds3_mscale.hf.json" logits 2e-4 2e-4 match
-if "$R1" convert "$TMP/ds3_mscale" "$TMP/ds3_mscale.gguf" 2> "$TMP/err.txt"; then
-  echo "FAIL: convert accepted mscale != mscale_all_dim"; exit 1
-fi
-grep -q "mscale_all_dim" "$TMP/err.txt"
+# greedy decoding: the HF folder and its GGUF conversion produce the same tokens
+for m in llama ds3; do
+  for src in "$TMP/$m" "$TMP/$m.f32.gguf"; do
+    "$R1" generate --model "$src" --prompt "the answer" --raw --max-tokens 8 --temperature 0 --json \
+      | "$PY" -c "import json,sys; print(json.load(sys.stdin)['tokens'])" > "$src.greedy"
+  done
+  cmp "$TMP/$m.greedy" "$TMP/$m.f32.gguf.greedy" || { echo "FAIL: $m greedy tokens differ (HF vs GGUF)"; exit 1; }
+  echo "$m: greedy tokens HF == GGUF: $(cat "$TMP/$m.greedy")"
+done
+
+# Variants r1 runs but llama.cpp's GGUF cannot express: convert must refuse them.
+#   ds2_group: V2 group_limited_greedy (llama.cpp scores groups by the top-2 sum, V2 by max)
+#   ds3_mscale: YaRN mscale != mscale_all_dim (llama.cpp stores only mscale_all_dim)
+for m in ds2_group:n_group ds3_mscale:mscale_all_dim; do
+  name="${m%%:*}" field="${m#*:}"
+  toks=$("$PY" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['tokens'])))" "$TMP/$name/expected.json")
+  "$R1" logits --model "$TMP/$name" --tokens "$toks" --json > "$TMP/$name.hf.json"
+  compare "$name" "$TMP/$name.hf.json" logits 2e-4 2e-4 match
+  if "$R1" convert "$TMP/$name" "$TMP/$name.gguf" 2> "$TMP/err.txt"; then
+    echo "FAIL: convert accepted $name"; exit 1
+  fi
+  grep -q "$field" "$TMP/err.txt"
+done
 
 # DeepSeek-V3 FP8 -> HF f32 folder (2 shards) -> same logits
 toks=$("$PY" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['tokens'])))" "$TMP/ds3/expected.json")
