@@ -321,9 +321,10 @@ TEST(ServerStream, ChunkShapes) {
 
 namespace {
 
-std::string write_tiny_checkpoint() {
+// One directory per test: ctest may run the tests of this binary in parallel processes.
+std::string write_tiny_checkpoint(const std::string& name) {
     const char* base = std::getenv("R1_TEST_TMP");
-    const fs::path dir = fs::path(base ? base : fs::temp_directory_path().string()) / "server_worker";
+    const fs::path dir = fs::path(base ? base : fs::temp_directory_path().string()) / ("server_" + name);
     fs::create_directories(dir);
     const std::string path = (dir / "ckpt.r1").string();
     ModelConfig cfg = ModelConfig::preset("tiny-dense");
@@ -371,7 +372,7 @@ Collected collect(Channel& ch, int64_t n) {
 }  // namespace
 
 TEST(ServerWorker, MatchesGeneratorAndFreesEverySlot) {
-    const std::unique_ptr<LoadedModel> model = load_model_for_inference(write_tiny_checkpoint());
+    const std::unique_ptr<LoadedModel> model = load_model_for_inference(write_tiny_checkpoint("match"));
     const std::vector<int32_t> prompt =
         model->codec().encode(render_r1_chat({{"user", "What is 2+2?"}}).text);
 
@@ -469,7 +470,7 @@ TEST(ServerWorker, MatchesGeneratorAndFreesEverySlot) {
 }
 
 TEST(ServerWorker, BoundedAdmissionAndDrain) {
-    const std::unique_ptr<LoadedModel> model = load_model_for_inference(write_tiny_checkpoint());
+    const std::unique_ptr<LoadedModel> model = load_model_for_inference(write_tiny_checkpoint("admission"));
     Metrics metrics;
     WorkerOptions wo;
     wo.n_slots = 1;
