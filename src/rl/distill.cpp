@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -50,9 +51,7 @@ bool is_checkpoint_file(const std::string& s) {
 // head runs chunked inside the KD op).
 struct KdTeacher {
     Model model;
-    Buffer<float> h;        // [N, Ct] final hidden states of the current batch
-    Buffer<float> logits;   // [R, V] teacher logits of one row chunk
-    double last_ce = -1, last_kl = -1;
+    KdStats stats;
     explicit KdTeacher(const ModelConfig& cfg) : model(cfg) {}
 };
 
@@ -70,44 +69,53 @@ std::unique_ptr<KdTeacher> load_kd_teacher(const DistillOptions& o, const ModelC
     return t;
 }
 
-// The KD micro-batch loss: teacher forward → h_t [N, Ct]; student forward_backward_head with
-// a head loss that, a chunk of rows at a time, forms the teacher's logits h_t · W_tᵀ and
-// calls lm_head_kd on the student's rows. Memory: [N, Ct] + [R, V] for the teacher, the
-// student's own chunk inside the op.
-MicroBatchFn make_kd_loss(KdTeacher& t, const KdOptions& kd) {
-    return [&t, kd](Model& model, const int32_t* tok, const int32_t* tgt, int64_t B, int64_t T,
-                    float grad_scale) {
+nlohmann::json sft_record(const DistillOptions& o) {
+    return {{"student", o.student}, {"kd", kd_mode_name(o.kd.mode)}, {"kd_weight", o.kd.alpha},
+            {"kd_temp", o.kd.tau}};
+}
+
+}  // namespace
+
+// Memory: h_t [N, Ct] + one [R, V] chunk of teacher logits; the student's own chunk lives
+// inside lm_head_kd.
+MicroBatchFn make_kd_micro_batch(Model& teacher, const KdOptions& kd, KdStats* last) {
+    struct Scratch {
+        Buffer<float> h;       // [N, Ct] teacher final hidden states of the current batch
+        Buffer<float> logits;  // [R, V] teacher logits of one row chunk
+    };
+    auto sc = std::make_shared<Scratch>();
+    return [&teacher, kd, last, sc](Model& model, const int32_t* tok, const int32_t* tgt,
+                                    int64_t B, int64_t T, float grad_scale) {
         const int64_t N = B * T;
         const int64_t n_valid = std::count_if(tgt, tgt + N, [](int32_t x) { return x >= 0; });
         const float* Wt = nullptr;
         int64_t Ct = 0, Vt = 0;
-        t.model.forward_head(tok, B, T, [&](const float* h, const float* W, float*, float*,
+        teacher.forward_head(tok, B, T, [&](const float* h, const float* W, float*, float*,
                                             int64_t n, int64_t C, int64_t V) {
-            if (t.h.size() < (size_t)(n * C)) t.h = Buffer<float>(n * C);
-            std::copy(h, h + n * C, t.h.data());
+            if (sc->h.size() < (size_t)(n * C)) sc->h = Buffer<float>(n * C);
+            std::copy(h, h + n * C, sc->h.data());
             Wt = W;
             Ct = C;
             Vt = V;
             return 0.0;
         });
-        StepStats s;
         double ce = 0, kl = 0;
-        s = model.forward_backward_head(
+        StepStats s = model.forward_backward_head(
             tok, B, T,
             [&](const float* h, const float* W, float* dh, float* dW, int64_t n, int64_t C,
                 int64_t V) -> double {
                 R1_CHECK(V == Vt, "[distill] --kd: student vocabulary ", V, " != teacher's ", Vt);
                 const float gs = n_valid > 0 ? grad_scale / (float)n_valid : 0.0f;
                 const int64_t R = std::clamp<int64_t>((int64_t{1} << 21) / V, 32, 1024);
-                if (t.logits.size() < (size_t)(R * V)) t.logits = Buffer<float>(R * V);
+                if (sc->logits.size() < (size_t)(R * V)) sc->logits = Buffer<float>(R * V);
                 double loss = 0;
                 for (int64_t r0 = 0; r0 < n; r0 += R) {
                     const int64_t m = std::min(R, n - r0);
-                    gemm(false, true, m, V, Ct, 1.0f, t.h.data() + r0 * Ct, Ct, Wt, Ct, 0.0f,
-                         t.logits.data(), V);  // [m, V] teacher logits
+                    gemm(false, true, m, V, Ct, 1.0f, sc->h.data() + r0 * Ct, Ct, Wt, Ct, 0.0f,
+                         sc->logits.data(), V);  // [m, V] teacher logits
                     const LmHeadKdResult r =
-                        lm_head_kd(dh ? dh + r0 * C : nullptr, dW, h + r0 * C, W, t.logits.data(),
-                                   tgt + r0, m, C, V, kd, gs);
+                        lm_head_kd(dh ? dh + r0 * C : nullptr, dW, h + r0 * C, W,
+                                   sc->logits.data(), tgt + r0, m, C, V, kd, gs);
                     loss += r.loss_sum;
                     ce += r.ce_sum;
                     kl += r.kl_sum;
@@ -116,20 +124,13 @@ MicroBatchFn make_kd_loss(KdTeacher& t, const KdOptions& kd) {
             },
             grad_scale);
         s.n_tokens = n_valid;
-        if (n_valid > 0) {
-            t.last_ce = ce / (double)n_valid;
-            t.last_kl = kl / (double)n_valid;
+        if (last && n_valid > 0) {
+            last->ce = ce / (double)n_valid;
+            last->kl = kl / (double)n_valid;
         }
         return s;
     };
 }
-
-nlohmann::json sft_record(const DistillOptions& o) {
-    return {{"student", o.student}, {"kd", kd_mode_name(o.kd.mode)}, {"kd_weight", o.kd.alpha},
-            {"kd_temp", o.kd.tau}};
-}
-
-}  // namespace
 
 DistillResult distill(const DistillOptions& o) {
     o.validate();
@@ -193,14 +194,14 @@ DistillResult distill(const DistillOptions& o) {
     t.progress = o.progress;
     t.handle_signals = o.handle_signals;
     t.log_every = o.log_every;
-    if (kd_teacher) t.micro_batch = make_kd_loss(*kd_teacher, o.kd);
+    if (kd_teacher) t.micro_batch = make_kd_micro_batch(kd_teacher->model, o.kd, &kd_teacher->stats);
     res.train = train(t);
     res.trained = true;
     res.interrupted = res.train.interrupted;
     res.student_ckpt = res.train.checkpoint;
     if (kd_teacher) {
-        res.kd_ce = kd_teacher->last_ce;
-        res.kd_kl = kd_teacher->last_kl;
+        res.kd_ce = kd_teacher->stats.ce;
+        res.kd_kl = kd_teacher->stats.kl;
     }
     return res;
 }

@@ -99,6 +99,17 @@ struct DistillResult {
     std::string traces_path, student_ckpt;
 };
 
+// The KD micro-batch loss used in stage (iii), exposed for tests and other trainers: for
+// tokens/targets [B, T] it runs teacher.forward_head (final hidden states h_t [N, Ct]), then
+// the student's forward_backward_head with lm_head_kd on chunks of rows whose teacher logits
+// h_t · W_tᵀ are formed on the fly; the per-token mean over targets >= 0, times grad_scale,
+// is differentiated. teacher must outlive the function; *last (optional) receives the last
+// call's mean CE and KL.
+struct KdStats {
+    double ce = -1, kl = -1;
+};
+MicroBatchFn make_kd_micro_batch(Model& teacher, const KdOptions& kd, KdStats* last = nullptr);
+
 // Stage (i) alone: samples (or continues sampling) into out_dir; returns its statistics.
 // Sets *interrupted when a signal stopped it (the partial state is saved).
 SamplingStats sample_traces(const DistillOptions& opt, bool* interrupted);
