@@ -6,7 +6,8 @@
 # For each: `r1 logits` on the HF folder must match the reference logits; the reference with
 # the other RoPE layout must NOT match (the check can see a layout mistake); `r1 convert` to an
 # f32 GGUF must give the same logits again (llama.cpp names, llama's q/k permutation), q8_0
-# must stay within 5% of the logit scale (dense) or correlate > 0.98 (MoE), and DeepSeek-V3 re-saved as an HF f32 folder (FP8 dequantised) must too.
+# must stay within 5% of the logit scale (dense) or correlate > 0.98 (MoE), an r1-trained
+# ckpt.r1 must survive ckpt -> HF -> GGUF, and DeepSeek-V3 re-saved as an HF f32 folder (FP8 dequantised) must too.
 # usage: hf_twin.sh R1_BINARY SCRATCH_DIR. Skips when /usr/bin/python3 lacks torch or numpy.
 set -euo pipefail
 R1="$1"
@@ -93,6 +94,22 @@ toks=$("$PY" -c "import json,sys; print(','.join(map(str, json.load(open(sys.arg
 test -f "$TMP/ds3_f32/model.safetensors.index.json"
 "$R1" logits --model "$TMP/ds3_f32" --tokens "$toks" --json > "$TMP/ds3_f32.json"
 compare ds3 "$TMP/ds3_f32.json" logits 2e-4 2e-4 match
+
+# an r1-trained model (ckpt.r1, byte tokenizer) -> HF folder -> GGUF: the same logits
+"$R1" train --model tiny-dense --data builtin --out "$TMP/trained" --steps 2 > /dev/null 2> "$TMP/train.err" \
+  || { cat "$TMP/train.err"; exit 1; }
+"$R1" convert "$TMP/trained/ckpt.r1" "$TMP/trained_hf" --dtype f32 > /dev/null
+"$R1" convert "$TMP/trained_hf" "$TMP/trained.gguf" --type f32 > /dev/null
+for src in "$TMP/trained/ckpt.r1" "$TMP/trained_hf" "$TMP/trained.gguf"; do
+  "$R1" logits --model "$src" --tokens 1,5,9,200,17 --json > "$src.logits.json"
+done
+cmp "$TMP/trained/ckpt.r1.logits.json" "$TMP/trained_hf.logits.json" \
+  || { echo "FAIL: ckpt.r1 and its HF folder give different logits"; exit 1; }
+mkdir -p "$TMP/trained_ref" && "$PY" -c "
+import json, sys
+json.dump({'logits': json.load(open(sys.argv[1]))['logits']}, open(sys.argv[2], 'w'))" \
+  "$TMP/trained/ckpt.r1.logits.json" "$TMP/trained_ref/expected.json"
+compare trained_ref "$TMP/trained.gguf.logits.json" logits 1e-5 1e-5 match
 
 # errors: clear messages, non-zero exit, no crash
 if "$R1" logits --model "$TMP/ds3" --tokens 3,999999 --json > /dev/null 2> "$TMP/err.txt"; then
