@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "dist/comm.h"
 #include "rl/distill.h"
 
 namespace {
@@ -35,6 +36,10 @@ double last_metrics_loss(const std::string& dir) {
 }
 
 int run_distill(Cli& c) {
+    // Not data parallel yet (docs/distributed.md, "Status"): under mpirun every rank would
+    // run the whole job into the same files.
+    R1_CHECK(r1::dist::world().size() == 1, "[distill] not data parallel yet: run r1 distill as one "
+             "process, not under mpirun with ", r1::dist::world().size(), " ranks (docs/distributed.md)");
     r1::rl::DistillOptions o = c.o;
     o.kd.mode = r1::parse_kd_mode(c.kd.c_str(), "--kd");
     o.progress = !c.json && !c.no_progress;

@@ -11,6 +11,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "dist/comm.h"
 #include "rl/grpo.h"
 #include "train/checkpoint.h"
 
@@ -23,6 +24,10 @@ struct Cli {
 };
 
 int run_grpo(CLI::App& app, Cli& c) {
+    // Not data parallel yet (docs/distributed.md, "Status"): under mpirun every rank would
+    // run the whole job into the same files.
+    R1_CHECK(r1::dist::world().size() == 1, "[grpo] not data parallel yet: run r1 grpo as one "
+             "process, not under mpirun with ", r1::dist::world().size(), " ranks (docs/distributed.md)");
     namespace rl = r1::rl;
     rl::GrpoOptions o = c.o;
     o.advantage = rl::parse_advantage_kind(c.advantage);
