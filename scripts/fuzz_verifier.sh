@@ -30,7 +30,8 @@ for src in "$ROOT"/src/rl/verify.cpp "$ROOT"/src/rl/countdown.cpp "$ROOT"/src/rl
   obj="$WORK/obj/$(basename "$src" .cpp).fuzz.o"
   OBJS+=("$obj")
   newer=0
-  for h in "$ROOT"/src/rl/*.h "$ROOT"/src/train/synthetic.h; do [ "$h" -nt "$obj" ] && newer=1; done
+  for h in "$ROOT"/src/rl/{task,tasks,verify,countdown,rational}.h "$ROOT"/src/train/synthetic.h \
+           "$ROOT"/src/tokenizer/byte_tokenizer.h "$ROOT"/src/core/error.h; do [ "$h" -nt "$obj" ] && newer=1; done
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newer" = 1 ]; then
     echo "fuzz_verifier: compiling ${src#$ROOT/}"
     "$CXX" "${BASE[@]}" "${SAN[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj"
