@@ -197,6 +197,75 @@ TEST(HfConfig, Qwen2AndLlama) {
     EXPECT_EQ(c.head_dim, 16);
 }
 
+// The released config.json files of the models users bring (keys and values as published,
+// auto_map trimmed): every key must be understood or knowingly ignored.
+TEST(HfConfig, ReleasedConfigsParse) {
+    const json v3 = json::parse(R"({"architectures": ["DeepseekV3ForCausalLM"],
+      "attention_bias": false, "attention_dropout": 0.0, "auto_map": {"AutoConfig": "x"},
+      "aux_loss_alpha": 0.001, "bos_token_id": 0, "eos_token_id": 1, "ep_size": 1,
+      "first_k_dense_replace": 3, "hidden_act": "silu", "hidden_size": 7168,
+      "initializer_range": 0.02, "intermediate_size": 18432, "kv_lora_rank": 512,
+      "max_position_embeddings": 163840, "model_type": "deepseek_v3",
+      "moe_intermediate_size": 2048, "moe_layer_freq": 1, "n_group": 8, "n_routed_experts": 256,
+      "n_shared_experts": 1, "norm_topk_prob": true, "num_attention_heads": 128,
+      "num_experts_per_tok": 8, "num_hidden_layers": 61, "num_key_value_heads": 128,
+      "num_nextn_predict_layers": 1, "pretraining_tp": 1, "q_lora_rank": 1536,
+      "qk_nope_head_dim": 128, "qk_rope_head_dim": 64,
+      "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3",
+                              "quant_method": "fp8", "weight_block_size": [128, 128]},
+      "rms_norm_eps": 1e-06,
+      "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 1.0,
+                       "mscale_all_dim": 1.0, "original_max_position_embeddings": 4096,
+                       "type": "yarn"},
+      "rope_theta": 10000, "routed_scaling_factor": 2.5, "scoring_func": "sigmoid",
+      "seq_aux": true, "tie_word_embeddings": false, "topk_group": 4, "topk_method": "noaux_tc",
+      "torch_dtype": "bfloat16", "transformers_version": "4.33.1", "use_cache": true,
+      "v_head_dim": 128, "vocab_size": 129280})");
+    r1::HfConfigInfo info;
+    ModelConfig c = r1::config_from_hf(v3, "DeepSeek-V3/config.json", &info);
+    EXPECT_EQ(c.n_layer, 61);
+    EXPECT_EQ(c.n_expert, 256);
+    EXPECT_EQ(c.n_layer_dense_lead, 3);
+    EXPECT_EQ(info.n_nextn_layers, 1);
+    EXPECT_TRUE(info.fp8);
+
+    const json lite = json::parse(R"({"architectures": ["DeepseekV2ForCausalLM"],
+      "attention_bias": false, "attention_dropout": 0.0, "aux_loss_alpha": 0.001,
+      "bos_token_id": 100000, "eos_token_id": 100001, "first_k_dense_replace": 1,
+      "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02,
+      "intermediate_size": 10944, "kv_lora_rank": 512, "max_position_embeddings": 163840,
+      "model_type": "deepseek_v2", "moe_intermediate_size": 1408, "moe_layer_freq": 1,
+      "n_group": 1, "n_routed_experts": 64, "n_shared_experts": 2, "norm_topk_prob": false,
+      "num_attention_heads": 16, "num_experts_per_tok": 6, "num_hidden_layers": 27,
+      "num_key_value_heads": 16, "pretraining_tp": 1, "q_lora_rank": null,
+      "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "rms_norm_eps": 1e-06,
+      "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 0.707,
+                       "mscale_all_dim": 0.707, "original_max_position_embeddings": 4096,
+                       "type": "yarn"},
+      "rope_theta": 10000, "routed_scaling_factor": 1.0, "scoring_func": "softmax",
+      "seq_aux": true, "tie_word_embeddings": false, "topk_group": 1, "topk_method": "greedy",
+      "torch_dtype": "bfloat16", "transformers_version": "4.33.1", "use_cache": true,
+      "v_head_dim": 128, "vocab_size": 102400})");
+    c = r1::config_from_hf(lite, "DeepSeek-V2-Lite/config.json");
+    EXPECT_EQ(c.q_lora_rank, 0);
+    EXPECT_EQ(c.n_expert_shared, 2);
+    EXPECT_FLOAT_EQ(c.yarn.mscale, 0.707f);
+
+    const json distill = json::parse(R"({"architectures": ["Qwen2ForCausalLM"],
+      "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151643,
+      "hidden_act": "silu", "hidden_size": 1536, "initializer_range": 0.02,
+      "intermediate_size": 8960, "max_position_embeddings": 131072, "max_window_layers": 21,
+      "model_type": "qwen2", "num_attention_heads": 12, "num_hidden_layers": 28,
+      "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 10000,
+      "sliding_window": 4096, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+      "transformers_version": "4.44.0", "use_cache": true, "use_mrope": false,
+      "use_sliding_window": false, "vocab_size": 151936})");
+    c = r1::config_from_hf(distill, "DeepSeek-R1-Distill-Qwen-1.5B/config.json");
+    EXPECT_EQ(c.head_dim, 128);
+    EXPECT_EQ(c.n_head_kv, 2);
+    EXPECT_FALSE(c.tie_embeddings);
+}
+
 TEST(HfConfig, UnsupportedFieldsNameFileAndField) {
     auto err = [](json j) { return error_of([&] { r1::config_from_hf(j, "M/config.json"); }); };
     json j = v3_config();
