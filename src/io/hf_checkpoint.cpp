@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/threads.h"
 
 namespace r1 {
@@ -178,7 +179,7 @@ struct Located {
 
 }  // namespace
 
-std::unique_ptr<HfModel> load_hf_checkpoint(const std::string& dir) {
+std::unique_ptr<HfModel> load_hf_checkpoint(const std::string& dir, bool progress) {
     auto m = std::make_unique<HfModel>();
     m->dir = dir;
     R1_CHECK(is_hf_dir(dir), "[hf] ", dir, ": not a Hugging Face checkpoint folder (no config.json)");
@@ -243,7 +244,11 @@ std::unique_ptr<HfModel> load_hf_checkpoint(const std::string& dir) {
     ParamSet& ps = m->params;
     std::set<std::string> consumed;
     std::vector<float> scale;
-    for (const HfTensorName& n : hf_tensor_names(cfg)) {
+    const std::vector<HfTensorName> names = hf_tensor_names(cfg);
+    Progress bar("load " + dir, (int64_t)names.size(), "tensors", progress);
+    int64_t done = 0;
+    for (const HfTensorName& n : names) {
+        bar.update(done++);
         auto it = all.find(n.hf);
         R1_CHECK(it != all.end(), "[hf] ", dir, ": missing tensor '", n.hf, "' (",
                  files.size() == 1 ? files[0]->path() : index_path, ")");
@@ -283,6 +288,8 @@ std::unique_ptr<HfModel> load_hf_checkpoint(const std::string& dir) {
             f.read_f32_into(n.hf, dst, numel);
         }
     }
+    bar.update(done);
+    bar.finish();
     // --- what is left must be skippable
     for (const auto& [name, loc] : all) {
         if (consumed.count(name)) continue;

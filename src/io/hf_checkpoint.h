@@ -69,7 +69,8 @@ struct HfModel {
 bool is_hf_dir(const std::string& dir);
 
 // Loads dir (see above). Throws r1::Error naming the file and tensor on any problem.
-std::unique_ptr<HfModel> load_hf_checkpoint(const std::string& dir);
+// progress: a progress bar over the tensors on stderr (core/progress.h).
+std::unique_ptr<HfModel> load_hf_checkpoint(const std::string& dir, bool progress = false);
 
 struct HfSaveOptions {
     StDType dtype = StDType::F32;  // F32, BF16 or F16 (the selection bias stays F32)

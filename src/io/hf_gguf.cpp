@@ -140,8 +140,8 @@ GgufTokenizerMeta gguf_tokenizer_from_hf(const std::string& dir, int64_t n_vocab
 }
 
 HfConvertResult convert_hf_to_gguf(const std::string& dir, const std::string& out_path, DType type,
-                                   const std::string& pre_in) {
-    const auto m = load_hf_checkpoint(dir);
+                                   const std::string& pre_in, bool progress) {
+    const auto m = load_hf_checkpoint(dir, progress);
     const ModelConfig& c = m->config;
     // llama.cpp's deepseek2 stores only yarn_log_multiplier (= 0.1 mscale_all_dim) and
     // assumes mscale == mscale_all_dim (cos/sin unscaled), as every DeepSeek config has.

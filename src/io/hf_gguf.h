@@ -39,7 +39,8 @@ struct HfConvertResult {
 };
 // HF folder -> GGUF file. Without tokenizer.json the byte tokenizer's vocabulary is written
 // when the model's vocabulary can hold it (r1-trained models saved as HF), else an error.
+// progress: a progress bar while loading (stderr).
 HfConvertResult convert_hf_to_gguf(const std::string& dir, const std::string& out_path,
-                                   DType type, const std::string& pre = "");
+                                   DType type, const std::string& pre = "", bool progress = false);
 
 }  // namespace r1

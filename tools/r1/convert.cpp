@@ -44,7 +44,7 @@ int run_convert(const ConvertOptions& o) {
         r1::DType t;
         R1_CHECK(r1::dtype_from_name(o.type.c_str(), &t), "[convert] unknown --type '", o.type,
                  "' (f32, f16, bf16, q8_0, q4_0)");
-        const r1::HfConvertResult r = r1::convert_hf_to_gguf(o.in, o.out, t, o.pre);
+        const r1::HfConvertResult r = r1::convert_hf_to_gguf(o.in, o.out, t, o.pre, !o.json);
         res["format"] = "gguf";
         res["arch"] = r.gguf_arch;
         res["type"] = o.type;
@@ -60,7 +60,7 @@ int run_convert(const ConvertOptions& o) {
         R1_CHECK(o.shard_mb >= 0, "[convert] --shard-mb must be >= 0");
         so.max_shard_bytes = o.shard_mb << 20;
         if (r1::is_hf_dir(o.in)) {
-            const auto m = r1::load_hf_checkpoint(o.in);
+            const auto m = r1::load_hf_checkpoint(o.in, !o.json);
             r1::save_hf_checkpoint(m->config, m->params, o.out, so);
             res["n_params"] = m->params.size();
         } else {
