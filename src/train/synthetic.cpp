@@ -256,10 +256,11 @@ int64_t wrong_answer(const Problem& p, Rng& rng) {
     return r + 1;
 }
 
-const char* careless_phrase(Rng& rng) {
+const char* careless_phrase(Rng& rng, int n_phrases) {
     static const char* k[] = {"Quick: {e}={r}.", "Easy, {e} is {r}.", "I think {e}={r}.",
                               "{e}={r}, done.", "Off the top of my head, {e}={r}."};
-    return k[rng.below(sizeof(k) / sizeof(k[0]))];
+    static_assert(sizeof(k) / sizeof(k[0]) == 5, "SyntheticOptions::careless_phrases range");
+    return k[rng.below((uint64_t)n_phrases)];
 }
 
 std::string fill(std::string t, const std::string& e, const std::string& r) {
@@ -292,6 +293,7 @@ void SyntheticOptions::validate() const {
              "[synthetic] style weights p_careful/p_careless/p_check must be >= 0 with a positive sum");
     R1_CHECK(careless_wrong >= 0 && careless_wrong <= 1, "[synthetic] careless_wrong must be in [0, 1]");
     R1_CHECK(check_recover >= 0 && check_recover <= 1, "[synthetic] check_recover must be in [0, 1]");
+    R1_CHECK(careless_phrases >= 1 && careless_phrases <= 5, "[synthetic] careless_phrases must be in [1, 5]");
 }
 
 int64_t Problem::result() const {
@@ -366,12 +368,12 @@ SyntheticExample make_example(const Problem& p, TraceStyle style, Rng& rng,
         case TraceStyle::careful: careful(p, L); break;
         case TraceStyle::careless:
             if (rng.uniform() < opt.careless_wrong) answer = wrong_answer(p, rng);
-            L.push_back(fill(careless_phrase(rng), p.expr(), S(answer)));
+            L.push_back(fill(careless_phrase(rng, opt.careless_phrases), p.expr(), S(answer)));
             break;
         case TraceStyle::check:
             if (rng.uniform() < opt.check_recover) {
                 const int64_t w = wrong_answer(p, rng);
-                L.push_back(fill(careless_phrase(rng), p.expr(), S(w)));
+                L.push_back(fill(careless_phrase(rng, opt.careless_phrases), p.expr(), S(w)));
                 const std::string ce = check_expr(p, w);
                 // add/sub: the inverse does not give back a; mul: the product is not w
                 const std::string expected = p.op == ArithOp::mul ? S(w) : S(p.a);

@@ -54,6 +54,11 @@ struct SyntheticOptions {
     double p_careful = 0.5, p_careless = 0.35, p_check = 0.15;
     double careless_wrong = 0.6;  // P(careless answer is wrong)
     double check_recover = 0.5;   // P(check trace starts with a wrong answer and corrects it)
+    // How many phrasings careless lines use (1..5; the first n of "Quick: {e}={r}.", "Easy,
+    // {e} is {r}.", ...). Greedy decoding follows the most likely FIRST token, so with five
+    // phrasings a careless majority is still outvoted by the single "Let me work it out."
+    // opening; with one, the style mix decides what a greedy base does.
+    int careless_phrases = 5;
 
     void validate() const;  // throws r1::Error naming the field
 };

@@ -54,7 +54,8 @@ void to_json(nlohmann::json& j, const TrainOptions& o) {
            {"mul_digits_a", s.mul_digits_a}, {"mul_digits_b", s.mul_digits_b},
            {"w_add", s.w_add}, {"w_sub", s.w_sub}, {"w_mul", s.w_mul},
            {"p_careful", s.p_careful}, {"p_careless", s.p_careless}, {"p_check", s.p_check},
-           {"careless_wrong", s.careless_wrong}, {"check_recover", s.check_recover}}},
+           {"careless_wrong", s.careless_wrong}, {"check_recover", s.check_recover},
+           {"careless_phrases", s.careless_phrases}}},
          {"steps", o.steps},
          {"batch", o.batch},
          {"seq", o.seq},
@@ -103,6 +104,7 @@ void from_json(const nlohmann::json& j, TrainOptions& o) {
         sget("p_check", s.p_check);
         sget("careless_wrong", s.careless_wrong);
         sget("check_recover", s.check_recover);
+        sget("careless_phrases", s.careless_phrases);
     }
     get("steps", o.steps);
     get("batch", o.batch);

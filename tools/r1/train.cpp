@@ -56,6 +56,7 @@ int run_train_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
         if (!given("--p-check")) o.data_opt.synthetic.p_check = base.data_opt.synthetic.p_check;
         if (!given("--careless-wrong")) o.data_opt.synthetic.careless_wrong = base.data_opt.synthetic.careless_wrong;
         if (!given("--check-recover")) o.data_opt.synthetic.check_recover = base.data_opt.synthetic.check_recover;
+        if (!given("--careless-phrases")) o.data_opt.synthetic.careless_phrases = base.data_opt.synthetic.careless_phrases;
         if (!given("--steps")) o.steps = base.steps;
         if (!given("--batch")) {
             // The checkpoint fixes the global batch; this run splits it over its own ranks.
@@ -202,6 +203,7 @@ r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints wit
     app.add_option("--p-careless", o.data_opt.synthetic.p_careless, "builtin: weight of careless traces")->capture_default_str();
     app.add_option("--p-check", o.data_opt.synthetic.p_check, "builtin: weight of self-checking traces")->capture_default_str();
     app.add_option("--careless-wrong", o.data_opt.synthetic.careless_wrong, "builtin: probability that a careless answer is wrong")->capture_default_str();
+    app.add_option("--careless-phrases", o.data_opt.synthetic.careless_phrases, "builtin: phrasings careless lines use (1-5)")->capture_default_str();
     app.add_option("--check-recover", o.data_opt.synthetic.check_recover, "builtin: probability that a self-check trace starts wrong and recovers")->capture_default_str();
     app.add_flag("--mask-prompt", o.data_opt.mask_prompt, "builtin: no loss on the question");
     app.add_flag("--whole-file", o.data_opt.whole_file, "text file: one document (no blank-line split)");
