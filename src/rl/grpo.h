@@ -54,7 +54,7 @@ struct GrpoOptions {
     uint64_t seed = 1;                // task stream + sampling
     int64_t steps = 50;               // GRPO steps (rollout batches)
     int64_t prompts = 8;              // P prompts per step
-    int64_t group = 8;                // G completions per prompt
+    int64_t group = 16;               // G completions per prompt
     int64_t max_tokens = 200;         // completion length cap (clamped to the context)
     float temperature = 1.0f;
     float top_p = 1.0f;
