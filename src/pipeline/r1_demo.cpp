@@ -47,7 +47,7 @@ struct Budget {
 
 Budget budget_for(const DemoOptions& o) {
     Budget b = o.quick ? Budget{150, 4, 3, 4, 4, 160, 8, 4, 20, 16}
-                       : Budget{3000, 8, 40, 16, 8, 160, 256, 8, 300, 200};
+                       : Budget{3000, 8, 16, 16, 8, 160, 256, 8, 300, 200};
     if (o.pretrain_steps > 0) b.pretrain_steps = o.pretrain_steps;
     if (o.grpo_steps > 0) b.grpo_steps = o.grpo_steps;
     if (o.eval_n > 0) b.eval_n = o.eval_n;
@@ -55,17 +55,20 @@ Budget budget_for(const DemoOptions& o) {
     return b;
 }
 
-// The pretraining mix: careless one-line guesses are the most common single style, so a
-// greedy base often guesses (and is often wrong) although it has seen — and can carry out —
-// careful column arithmetic and self-checks. RL with a correctness reward has to discover
-// that working it out pays; response length grows as it does (the R1-Zero dynamic).
+// The pretraining mix: careful column arithmetic, careless one-line guesses ("Quick: 47+38=
+// 85.", wrong 70% of the time) and self-checking traces. Careless lines use one phrasing, so
+// the guess is the single most likely opening and a greedy base guesses (and is mostly wrong)
+// although it has seen — and can carry out — careful work. RL with a correctness reward has to
+// discover that working it out pays; response length grows as it does (R1-Zero's "thinking
+// longer" dynamic, in miniature).
 SyntheticOptions demo_corpus() {
     SyntheticOptions s = rl::arithmetic_options(kDifficulty);
-    s.p_careful = 0.35;
-    s.p_careless = 0.50;
+    s.p_careful = 0.40;
+    s.p_careless = 0.45;
     s.p_check = 0.15;
-    s.careless_wrong = 0.6;
+    s.careless_wrong = 0.7;
     s.check_recover = 0.5;
+    s.careless_phrases = 1;
     return s;
 }
 
@@ -73,7 +76,8 @@ json corpus_json(const SyntheticOptions& s) {
     return {{"min_digits", s.min_digits}, {"max_digits", s.max_digits},
             {"mul_digits_a", s.mul_digits_a}, {"mul_digits_b", s.mul_digits_b},
             {"p_careful", s.p_careful}, {"p_careless", s.p_careless}, {"p_check", s.p_check},
-            {"careless_wrong", s.careless_wrong}, {"check_recover", s.check_recover}};
+            {"careless_wrong", s.careless_wrong}, {"check_recover", s.check_recover},
+            {"careless_phrases", s.careless_phrases}};
 }
 
 void stop_if_interrupted(bool interrupted, const char* stage) {
@@ -132,7 +136,7 @@ rl::GrpoOptions grpo_options(const std::string& init, const std::string& dir, co
     o.group = b.grpo_group;
     o.max_tokens = b.grpo_max_tokens;
     o.temperature = 1.0f;
-    o.lr = 1e-3f;
+    o.lr = 3e-4f;  // 1e-3 collapses the policy; 3e-4 flips the opening in ~5 steps
     o.warmup = 0;
     o.eval_every = 0;
     o.log_every = 0;
