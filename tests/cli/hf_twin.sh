@@ -117,6 +117,33 @@ if "$R1" logits --model "$TMP/ds3" --tokens 3,999999 --json > /dev/null 2> "$TMP
 fi
 grep -q "outside the model's vocabulary" "$TMP/err.txt"
 sed -i 's/"moe_layer_freq": 1/"moe_layer_freq": 2/' "$TMP/ds2/config.json"
+# llama.cpp runs what `r1 convert` wrote: the f32 GGUF of every architecture gives the same
+# greedy tokens in llama.cpp (node-llama-cpp's prebuilt CPU build) as in r1.cpp.
+if command -v node > /dev/null; then
+  bash "$HERE/../../scripts/install-node-test-deps.sh" > /dev/null
+  jobs="["; sep=""
+  for m in qwen2 llama ds2 ds3; do
+    "$R1" generate --model "$TMP/$m.f32.gguf" --prompt "the answer" --raw --max-tokens 8 --temperature 0 \
+      --json > "$TMP/$m.r1greedy.json"
+    jobs="$jobs$sep$("$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({'model': sys.argv[2], 'prompt': r['prompt_tokens'], 'n': 8, 'r1': r['tokens']}))" "$TMP/$m.r1greedy.json" "$TMP/$m.f32.gguf")"
+    sep=","
+  done
+  echo "$jobs]" > "$TMP/llama_jobs.json"
+  node "$HERE/../node/llamacpp_greedy.mjs" "$TMP/llama_jobs.json" > "$TMP/llama_greedy.jsonl"
+  "$PY" - "$TMP/llama_jobs.json" "$TMP/llama_greedy.jsonl" <<'PYEOF'
+import json, sys
+jobs = json.load(open(sys.argv[1]))
+got = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+assert len(got) == len(jobs), f"llama.cpp answered {len(got)} of {len(jobs)} jobs"
+for j, g in zip(jobs, got):
+    name = j["model"].rsplit("/", 1)[-1]
+    assert g["tokens"] == j["r1"], f"{name}: llama.cpp {g['tokens']} != r1 {j['r1']}"
+    print(f"{name}: llama.cpp greedy == r1 greedy {j['r1']}")
+PYEOF
+else
+  echo "note: node not found, llama.cpp greedy check of the converted files skipped"
+fi
+
 if "$R1" logits --model "$TMP/ds2" --tokens 1 > /dev/null 2> "$TMP/err.txt"; then
   echo "FAIL: unsupported moe_layer_freq accepted"; exit 1
 fi

@@ -98,6 +98,7 @@ int run_generate(const GenerateOptions& o) {
         if (o.json) {
             nlohmann::json j = {{"text", out},
                                 {"tokens", r.tokens},
+                                {"prompt_tokens", prompt},
                                 {"n_prompt", r.n_prompt},
                                 {"n_tokens", (int64_t)r.tokens.size()},
                                 {"finish_reason", r.finish_reason},
@@ -133,7 +134,7 @@ r1::cli::Register reg("generate", "Sample a completion from a trained checkpoint
     app.add_option("--min-p", o->min_p, "drop tokens below min_p x the top probability (0 = off)")->capture_default_str();
     app.add_option("--repeat-penalty", o->repeat_penalty, "CTRL repetition penalty (1 = off)")->capture_default_str();
     app.add_option("--seed", o->seed, "sampling seed (sample i uses seed + i)")->capture_default_str();
-    app.add_flag("--json", o->json, "one JSON object per completion: text, tokens, finish_reason, tok_per_s");
+    app.add_flag("--json", o->json, "one JSON object per completion: text, tokens, prompt_tokens, finish_reason, tok_per_s");
     app.add_flag("--think", o->think, "append \"<think>\\n\" to the prompt (as the built-in corpus does)");
     app.add_flag("--raw", o->raw, "send the prompt text as is (no chat format)");
     return [o] { return run_generate(*o); };
