@@ -14,7 +14,6 @@
 //   traces.jsonl, sampling.json   the finished stage (traces renamed into place last)
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/signals.h"
 #include "core/progress.h"
 #include "generate/engine.h"
 #include "generate/model_loader.h"
@@ -73,31 +73,6 @@ SamplingStats sampling_stats_from_json(const nlohmann::json& j) {
 }
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_sample_signal(int sig) {
-    g_stop = sig;
-    std::signal(sig, SIG_DFL);  // a second Ctrl-C kills at once
-}
-
-struct SignalGuard {
-    bool active;
-    struct sigaction old_int {}, old_term {};
-    explicit SignalGuard(bool on) : active(on) {
-        g_stop = 0;
-        if (!active) return;
-        struct sigaction sa {};
-        sa.sa_handler = on_sample_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-    }
-    ~SignalGuard() {
-        if (!active) return;
-        sigaction(SIGINT, &old_int, nullptr);
-        sigaction(SIGTERM, &old_term, nullptr);
-    }
-};
 
 uint64_t mix_seed(uint64_t seed, uint64_t i, uint64_t k) {
     uint64_t x = seed ^ (i * 0x9E3779B97F4A7C15ull) ^ (k * 0xD1B54A32D192ED03ull);
@@ -199,7 +174,7 @@ SamplingStats sample_traces(const DistillOptions& o, bool* interrupted) {
     R1_CHECK(out.good(), "[distill] ", part_path.string(), ": cannot open for writing");
     // prompts per chunk: enough requests to keep every engine slot busy a few times over
     const int64_t chunk = std::max<int64_t>(1, (4 * o.n_slots + o.k - 1) / o.k);
-    SignalGuard signals(o.handle_signals);
+    StopSignals signals(o.handle_signals);
     Progress bar("sample", o.n_prompts, "prompt", o.progress);
     bar.set_start(done);
     const auto t0 = std::chrono::steady_clock::now();
@@ -289,7 +264,7 @@ SamplingStats sample_traces(const DistillOptions& o, bool* interrupted) {
         std::snprintf(extra, sizeof extra, "accepted %lld/%lld (%.0f%%)", (long long)st.n_accepted,
                       (long long)st.n_sampled, 100.0 * st.acceptance_rate());
         bar.update(done, extra);
-        if (g_stop && done < o.n_prompts) {
+        if (StopSignals::pending() && done < o.n_prompts) {
             bar.clear();
             if (interrupted) *interrupted = true;
             return st;

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/signals.h"
 #include "core/progress.h"
 #include "generate/engine.h"
 #include "generate/infer_model.h"
@@ -158,34 +158,6 @@ void from_json(const nlohmann::json& j, GrpoOptions& o) {
 }
 
 namespace {
-
-// ---- signals (as train/trainer.cpp: finish the step, save, exit 130) -------------------------
-
-volatile std::sig_atomic_t g_stop = 0;
-
-extern "C" void grpo_on_stop_signal(int sig) {
-    g_stop = sig;
-    std::signal(sig, SIG_DFL);  // a second Ctrl-C kills at once
-}
-
-struct SignalGuard {
-    bool active;
-    struct sigaction old_int {}, old_term {};
-    explicit SignalGuard(bool on) : active(on) {
-        g_stop = 0;
-        if (!active) return;
-        struct sigaction sa {};
-        sa.sa_handler = grpo_on_stop_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-    }
-    ~SignalGuard() {
-        if (!active) return;
-        sigaction(SIGINT, &old_int, nullptr);
-        sigaction(SIGTERM, &old_term, nullptr);
-    }
-};
 
 uint64_t mix64(uint64_t x) {  // splitmix64 finaliser: per-request sampler seeds
     x += 0x9e3779b97f4a7c15ull;
@@ -475,7 +447,7 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
 
     GrpoResult res;
     res.start_step = step;
-    SignalGuard signals(o.handle_signals);
+    StopSignals signals(o.handle_signals);
     const auto t0 = std::chrono::steady_clock::now();
     if (o.eval_every > 0 && !o.resume) {  // the base model's accuracy, as step 0
         res.first_eval = run_eval();
@@ -657,7 +629,7 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
             std::fflush(stdout);
         }
         bar.update(step, buf);
-        if (g_stop != 0) {
+        if (StopSignals::pending() != 0) {
             res.interrupted = true;
             break;
         }

@@ -2,7 +2,6 @@
 // data, resume), then the step loop, then the final checkpoint and summary.
 #include "train/trainer.h"
 
-#include <csignal>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/signals.h"
 #include "core/progress.h"
 #include "core/rng.h"
 #include "dist/data_parallel.h"
@@ -147,36 +147,7 @@ ModelConfig resolve_model_config(const std::string& model) {
     return ModelConfig::preset(model);
 }
 
-// ---- signals --------------------------------------------------------------------------------
-
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-
-extern "C" void on_stop_signal(int sig) {
-    g_stop = sig;
-    // A second Ctrl-C kills at once (default action).
-    std::signal(sig, SIG_DFL);
-}
-
-struct SignalGuard {
-    bool active;
-    struct sigaction old_int {}, old_term {};
-    explicit SignalGuard(bool on) : active(on) {
-        g_stop = 0;
-        if (!active) return;
-        struct sigaction sa {};
-        sa.sa_handler = on_stop_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int);
-        sigaction(SIGTERM, &sa, &old_term);
-    }
-    ~SignalGuard() {
-        if (!active) return;
-        sigaction(SIGINT, &old_int, nullptr);
-        sigaction(SIGTERM, &old_term, nullptr);
-    }
-};
 
 std::string fmt_num(double x) {
     char buf[64];
@@ -317,7 +288,7 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
     const bool moe = o.config.n_expert > 0;
     const double tokens_per_step = (double)(B * T * o.accum * R);
 
-    SignalGuard signals(o.handle_signals);
+    StopSignals signals(o.handle_signals);
     Progress bar("train", o.steps, "step", o.progress && root);
     bar.set_start(step);
     const auto t0 = std::chrono::steady_clock::now();
@@ -355,7 +326,7 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         }
         // Data parallel: one small all-reduce for the loss and the stop flag (a signal on
         // any rank stops every rank after this same step), then the gradient all-reduce.
-        double red[2] = {loss, g_stop ? 1.0 : 0.0};
+        double red[2] = {loss, StopSignals::pending() ? 1.0 : 0.0};
         dp.sum(red, 2);
         loss = red[0];
         const bool stop_all = red[1] > 0;
@@ -428,7 +399,7 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
             std::fflush(stdout);
         }
         bar.update(step, "loss " + fmt_num(loss));
-        if (R > 1 ? stop_all : g_stop != 0) {
+        if (R > 1 ? stop_all : StopSignals::pending() != 0) {
             res.interrupted = true;
             break;
         }
