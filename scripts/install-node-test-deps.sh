@@ -8,7 +8,7 @@
 # Also: `openai` (the official client, talking to `r1 serve` in tests/cli/serve_openai.sh) and
 # `playwright-core` (drives Debian's /usr/bin/chromium headless for the chat page test).
 # Idempotent: when every locked package is already installed at its locked version it does
-# nothing and touches no network. Otherwise `npm ci` (network to the npm registry, or the
+# nothing and touches no network. Otherwise `npm install` from the lock (network to the npm registry, or the
 # local npm cache when it already holds the tarballs).
 set -euo pipefail
 dir="$(cd "$(dirname "$0")/../tests/node" && pwd)"
@@ -34,5 +34,8 @@ if [ -d node_modules ] && installed_ok; then
   exit 0
 fi
 echo "install-node-test-deps: installing into $dir/node_modules" >&2
-npm ci --omit=optional --no-audit --no-fund --prefer-offline --loglevel=error >&2
+# `npm install` with the committed lock, not `npm ci`: the lock cannot list node-llama-cpp's
+# optional platform packages this mirror does not carry (mac, win, riscv), and `npm ci`
+# refuses a lock without them even when they are omitted. Versions still come from the lock.
+npm install --omit=optional --no-audit --no-fund --prefer-offline --loglevel=error >&2
 installed_ok || { echo "install-node-test-deps: install incomplete" >&2; exit 1; }
