@@ -38,8 +38,8 @@ for name, path in s["eval_dumps"].items():
 report = open(os.path.join(out, "report.md")).read()
 for needle in ["| model |", "distill", "Wall time"]:
     assert needle in report, needle
-for p in s["gguf"].values():
-    assert os.path.getsize(p) > 0, p
+for k in ["distilled_student", "rl_student"]:
+    assert os.path.getsize(s["gguf"][k]) > 0, k
 print("summary ok:", {k: s[k] for k in ["base_accuracy", "rl_accuracy", "distilled_student_accuracy", "rl_student_accuracy"]})
 PY
 
