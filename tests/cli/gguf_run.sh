@@ -12,7 +12,7 @@ set -euo pipefail
 R1="$1"
 TMP="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
-MAKE_GGUF="$HERE/../../../shared/peers/make_gguf.py"
+MAKE_GGUF="$HERE/../../scripts/peers/make_gguf.py"  # copy of ../shared/peers/make_gguf.py
 PY=/usr/bin/python3
 
 if [ ! -f "$MAKE_GGUF" ]; then

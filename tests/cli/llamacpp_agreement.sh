@@ -17,7 +17,7 @@ R1="$1"
 TMP="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-MAKE_GGUF="$ROOT/../shared/peers/make_gguf.py"
+MAKE_GGUF="$ROOT/scripts/peers/make_gguf.py"  # copy of ../shared/peers/make_gguf.py
 PY=/usr/bin/python3
 N=32
 
