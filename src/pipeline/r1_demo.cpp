@@ -169,20 +169,11 @@ json eval_stage(const std::string& ckpt, const std::string& dump_path, const Bud
     const auto task = rl::make_task(demo_task());
     rl::EvalOptions e;
     e.n = b.eval_n;
-    e.seed = d.seed + 1000;  // problems disjoint from nothing: the eval split is held out
+    e.seed = d.seed + 1000;  // its own stream of held-out problems, the same for every model
     e.max_tokens = 200;
     e.batch = 32;
     const rl::EvalResult r = rl::evaluate(model->model(), model->codec(), *task, e);
-    std::ostringstream dump;
-    for (const auto& row : r.rows)
-        for (const auto& s : row.samples) {
-            json j = {{"prompt", row.problem.prompt}, {"completion", s.completion},
-                      {"extracted", s.reward.extracted}, {"gold", row.problem.gold},
-                      {"correct", s.reward.correct}, {"formatted", s.reward.formatted},
-                      {"reflection", s.reward.reflection}, {"length", s.length}};
-            dump << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-        }
-    write_text_atomic(dump_path, dump.str());
+    write_text_atomic(dump_path, rl::eval_dump_jsonl(r));
     return {{"accuracy", r.accuracy}, {"format_rate", r.format_rate},
             {"reflection_rate", r.reflection_rate}, {"mean_length", r.mean_length},
             {"n", r.n}, {"dump", dump_path}, {"checkpoint", ckpt}};

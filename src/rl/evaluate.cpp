@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "generate/engine.h"
 
@@ -102,6 +104,38 @@ EvalResult evaluate(const InferenceModel& model, const TextCodec& codec, const T
     res.generated_tokens = gen.stats().generated_tokens;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
+}
+
+namespace {
+nlohmann::json sample_json(const EvalSample& s) {
+    return {{"completion", s.completion},
+            {"extracted", s.reward.extracted},
+            {"correct", s.reward.correct},
+            {"formatted", s.reward.formatted},
+            {"reflection", s.reward.reflection},
+            {"reward", s.reward.total},
+            {"length", s.length},
+            {"finish_reason", s.finish_reason}};
+}
+}  // namespace
+
+std::string eval_dump_jsonl(const EvalResult& r) {
+    std::string out;
+    for (const EvalRow& row : r.rows) {
+        nlohmann::json j = sample_json(row.samples[0]);
+        j["index"] = row.index;
+        j["prompt"] = row.problem.prompt;
+        j["gold"] = row.problem.gold;
+        if (r.samples > 1) {
+            j["n_correct"] = row.n_correct;
+            nlohmann::json all = nlohmann::json::array();
+            for (const auto& s : row.samples) all.push_back(sample_json(s));
+            j["samples"] = all;
+        }
+        out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out += "\n";
+    }
+    return out;
 }
 
 }  // namespace r1::rl

@@ -57,6 +57,11 @@ struct EvalResult {
     double seconds = 0;
 };
 
+// The `r1 eval --dump` format: one JSON line per problem with index, prompt, gold and the
+// first sample's completion, extracted, correct, formatted, reflection, reward, length,
+// finish_reason; with samples > 1 also n_correct and every sample under "samples".
+std::string eval_dump_jsonl(const EvalResult& r);
+
 // Throws r1::Error for bad options or a prompt that does not fit the model's context.
 EvalResult evaluate(const InferenceModel& model, const TextCodec& codec, const Task& task,
                     const EvalOptions& opt);

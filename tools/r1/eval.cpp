@@ -25,17 +25,6 @@ struct EvalCli {
     bool json = false, no_progress = false;
 };
 
-nlohmann::json sample_json(const r1::rl::EvalSample& s) {
-    return {{"completion", s.completion},
-            {"extracted", s.reward.extracted},
-            {"correct", s.reward.correct},
-            {"formatted", s.reward.formatted},
-            {"reflection", s.reward.reflection},
-            {"reward", s.reward.total},
-            {"length", s.length},
-            {"finish_reason", s.finish_reason}};
-}
-
 int run_eval(EvalCli& c) {
     const auto task = r1::rl::make_task(c.task);
     std::ofstream dump;
@@ -53,20 +42,7 @@ int run_eval(EvalCli& c) {
     bar.finish();
 
     if (dump.is_open()) {
-        for (const r1::rl::EvalRow& row : r.rows) {
-            const r1::rl::EvalSample& s0 = row.samples[0];
-            nlohmann::json j = sample_json(s0);
-            j["index"] = row.index;
-            j["prompt"] = row.problem.prompt;
-            j["gold"] = row.problem.gold;
-            if (r.samples > 1) {
-                j["n_correct"] = row.n_correct;
-                nlohmann::json all = nlohmann::json::array();
-                for (const auto& s : row.samples) all.push_back(sample_json(s));
-                j["samples"] = all;
-            }
-            dump << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-        }
+        dump << r1::rl::eval_dump_jsonl(r);
         R1_CHECK(dump.good(), "[eval] --dump: write to '", c.dump, "' failed");
     }
 
