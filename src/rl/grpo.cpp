@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "core/signals.h"
 #include "core/progress.h"
+#include "dist/data_parallel.h"
+#include "dist/gather.h"
 #include "generate/engine.h"
 #include "generate/infer_model.h"
 #include "generate/model_loader.h"
@@ -255,25 +257,92 @@ void rollout(Model& policy, const Task& task, const GrpoOptions& o, uint64_t cur
     rs.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// ---- the step's global table -------------------------------------------------------------------
+
+// What the metrics, dynamic sampling and the loss normalisers read of every sample of every
+// group sampled in a step. Data parallel: rank r fills the rows of its groups, the others
+// stay 0, and one all-reduce (x + 0 + ... = x exactly) gives every rank the whole step's
+// table — the same numbers in the same order as one process, hence the same decisions and
+// bit-identical metrics. With one rank the sum is a no-op.
+struct TableSample {
+    double r = 0, correct = 0, formatted = 0, reflection = 0, truncated = 0, len = 0;
+};
+struct TableGroup {
+    bool zero_var = false;
+    std::vector<TableSample> s;  // [G]
+};
+constexpr int64_t kTableCols = 6;
+
+std::vector<TableGroup> step_table(const std::vector<Group>& mine, uint64_t cursor0, int64_t n_groups,
+                                   int64_t G, dist::DataParallel& dp) {
+    const int64_t W = 1 + kTableCols * G;
+    std::vector<double> v((size_t)(n_groups * W), 0.0);
+    for (const Group& g : mine) {
+        const int64_t gi = (int64_t)(g.index - cursor0);
+        R1_CHECK(gi >= 0 && gi < n_groups, "[grpo] internal: group ", g.index, " outside the step");
+        double* row = v.data() + gi * W;
+        row[0] = g.zero_var ? 1.0 : 0.0;
+        for (int64_t k = 0; k < G; k++) {
+            const Sample& s = g.samples[(size_t)k];
+            double* c = row + 1 + kTableCols * k;
+            c[0] = s.r, c[1] = s.reward.correct, c[2] = s.reward.formatted;
+            c[3] = s.reward.reflection, c[4] = s.truncated, c[5] = (double)s.completion.size();
+        }
+    }
+    dp.sum(v);
+    std::vector<TableGroup> t((size_t)n_groups);
+    for (int64_t gi = 0; gi < n_groups; gi++) {
+        const double* row = v.data() + gi * W;
+        t[(size_t)gi].zero_var = row[0] > 0.5;
+        t[(size_t)gi].s.resize((size_t)G);
+        for (int64_t k = 0; k < G; k++) {
+            const double* c = row + 1 + kTableCols * k;
+            t[(size_t)gi].s[(size_t)k] = {c[0], c[1], c[2], c[3], c[4], c[5]};
+        }
+    }
+    return t;
+}
+
+// A zero expert load shaped like the model's (a rank with no rows in a mini-batch).
+ExpertLoad zero_expert_load(const ModelConfig& cfg) {
+    ExpertLoad l;
+    l.counts.assign((size_t)cfg.n_layer, {});
+    for (int64_t il = 0; il < cfg.n_layer; il++)
+        if (cfg.is_moe_layer(il)) l.counts[(size_t)il].assign((size_t)cfg.n_expert, 0);
+    return l;
+}
+
+void copy_weights(Model& dst, const Model& src) {  // same config; pointers stay valid
+    std::copy_n(src.params().data().data(), src.params().data().size(), dst.params().data().data());
+}
+
+}  // namespace
+
 // ---- policy batches ---------------------------------------------------------------------------
 
-struct SeqRef {
-    const Group* g;
-    const Sample* s;
-};
+std::pair<int64_t, int64_t> rank_slice(int64_t n, int r, int R) {
+    R1_CHECK(R >= 1 && r >= 0 && r < R && n >= 0, "[grpo] rank_slice: bad rank ", r, " of ", R);
+    return {n * r / R, n * (r + 1) / R};
+}
+
+AggNorm agg_norm(const std::vector<PackSeq>& seqs) {
+    AggNorm a;
+    for (const PackSeq& q : seqs)
+        if (!q.masked) a.n_seqs++, a.n_tokens += (int64_t)q.completion->size();
+    return a;
+}
 
 // One row per sequence: tokens = prompt + completion without its last token (a target only),
-// right-padded; row positions [P−1, P+L−2] predict the L completion tokens. Weights follow
-// the aggregation over THIS mini-batch (each optimiser step sees a normalised loss).
-PolicyBatch pack(const std::vector<SeqRef>& seqs, const GrpoOptions& o) {
+// right-padded; row positions [P−1, P+L−2] predict the L completion tokens. The weights
+// follow the aggregation over the whole mini-batch `norm` describes (each optimiser step
+// sees a normalised loss; data parallel: over every rank's part of it).
+PolicyBatch pack_policy_batch(const std::vector<PackSeq>& seqs, const AggNorm& norm, LossAgg agg,
+                              int64_t max_tokens) {
     PolicyBatch b;
     b.B = (int64_t)seqs.size();
-    int64_t T = 1, total = 0, n_live = 0;
-    for (const SeqRef& q : seqs) {
-        T = std::max<int64_t>(T, (int64_t)(q.g->prompt.size() + q.s->completion.size()) - 1);
-        const bool masked = o.overlong == Overlong::filter && q.s->truncated;
-        if (!masked) total += (int64_t)q.s->completion.size(), n_live++;
-    }
+    int64_t T = 1;
+    for (const PackSeq& q : seqs)
+        T = std::max<int64_t>(T, (int64_t)(q.prompt->size() + q.completion->size()) - 1);
     b.T = T;
     const int64_t N = b.B * T;
     b.tokens.assign((size_t)N, ByteTokenizer::kPad);
@@ -281,32 +350,22 @@ PolicyBatch pack(const std::vector<SeqRef>& seqs, const GrpoOptions& o) {
     b.adv.assign((size_t)N, 0.0f);
     b.weight.assign((size_t)N, 0.0f);
     for (int64_t i = 0; i < b.B; i++) {
-        const SeqRef& q = seqs[(size_t)i];
-        const int64_t P = (int64_t)q.g->prompt.size(), L = (int64_t)q.s->completion.size();
+        const PackSeq& q = seqs[(size_t)i];
+        const int64_t P = (int64_t)q.prompt->size(), L = (int64_t)q.completion->size();
         int32_t* row = b.tokens.data() + i * T;
-        std::copy(q.g->prompt.begin(), q.g->prompt.end(), row);
-        for (int64_t t = 0; t + 1 < L; t++) row[P + t] = q.s->completion[(size_t)t];
-        if (o.overlong == Overlong::filter && q.s->truncated) continue;  // DAPO: no loss
-        const float w = agg_weight(o.loss_agg, L, n_live, total, o.max_tokens);
+        std::copy(q.prompt->begin(), q.prompt->end(), row);
+        for (int64_t t = 0; t + 1 < L; t++) row[P + t] = (*q.completion)[(size_t)t];
+        if (q.masked) continue;  // DAPO overlong filter: no loss
+        const float w = agg_weight(agg, L, norm.n_seqs, norm.n_tokens, max_tokens);
         for (int64_t t = 0; t < L; t++) {
             const int64_t r = i * T + P - 1 + t;
-            b.targets[(size_t)r] = q.s->completion[(size_t)t];
-            b.adv[(size_t)r] = (float)q.s->adv;
+            b.targets[(size_t)r] = (*q.completion)[(size_t)t];
+            b.adv[(size_t)r] = (float)q.adv;
             b.weight[(size_t)r] = w;
         }
     }
     return b;
 }
-
-void copy_weights(Model& dst, const Model& src) {  // same config; pointers stay valid
-    std::copy_n(src.params().data().data(), src.params().data().size(), dst.params().data().data());
-}
-
-bool has_targets(const PolicyBatch& b) {
-    return std::any_of(b.targets.begin(), b.targets.end(), [](int32_t t) { return t >= 0; });
-}
-
-}  // namespace
 
 // ---- one gradient / one optimiser step (kept apart: a data-parallel all-reduce goes between) --
 
@@ -319,7 +378,8 @@ PolicyStats compute_gradients(Model& policy, const PolicyBatch& batch, const Pol
     return st;
 }
 
-double optimizer_step(Model& policy, AdamW& opt, float lr, float clip, int64_t step) {
+double optimizer_step(Model& policy, AdamW& opt, float lr, float clip, int64_t step,
+                      const ExpertLoad* load) {
     ParamSet& P = policy.params();
     const double gnorm = grad_norm(P);
     if (!std::isfinite(gnorm)) {
@@ -329,8 +389,10 @@ double optimizer_step(Model& policy, AdamW& opt, float lr, float clip, int64_t s
     }
     clip_grad_norm(P, clip, gnorm);
     opt.step(P, lr);
-    if (policy.config().n_expert > 0 && policy.config().expert_sel_bias)
-        policy.update_selection_bias();
+    if (policy.config().n_expert > 0 && policy.config().expert_sel_bias) {
+        if (load) policy.update_selection_bias(*load);
+        else policy.update_selection_bias();
+    }
     return gnorm;
 }
 
@@ -340,11 +402,15 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
     namespace fs = std::filesystem;
     GrpoOptions o = o_in;
     o.validate();
+    dist::DataParallel dp(o.comm);  // one rank unless o.comm says otherwise
+    const int R = dp.size();
+    const bool root = dp.is_root();
     fs::create_directories(o.out_dir);
     const std::string ckpt_path = (fs::path(o.out_dir) / "ckpt.r1").string();
     const std::string metrics_path = (fs::path(o.out_dir) / "metrics.jsonl").string();
 
-    // Policy weights: the run's own checkpoint when resuming, else the base model.
+    // Policy weights: the run's own checkpoint when resuming, else the base model. Every rank
+    // reads the file (put --out on a shared filesystem); rank 0's copy is broadcast anyway.
     const std::string src = o.resume ? ckpt_path : o.init;
     R1_CHECK(fs::exists(src), "[grpo] ", o.resume ? "--resume: no checkpoint at " : "--init: no checkpoint at ", src);
     const Checkpoint ck = read_checkpoint(src);
@@ -353,9 +419,9 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
              cfg.n_vocab, " is smaller than the byte tokenizer's ", ByteTokenizer::n_vocab());
     Model policy(cfg);
     AdamW opt(policy.params(), o.adamw);
-    std::unique_ptr<Model> ref;  // frozen reference (beta > 0 only)
+    std::unique_ptr<Model> ref;  // frozen reference (beta > 0 only), the same on every rank
     int64_t step = 0;
-    uint64_t cursor = 0;         // next train problem index
+    uint64_t cursor = 0;         // next train problem index (global: rank-count independent)
     if (o.resume) {
         const nlohmann::json& have = ck.meta.train_options;
         R1_CHECK(have.value("kind", "") == "grpo", "[grpo] --resume: ", ckpt_path,
@@ -370,25 +436,28 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
         cursor = ck.meta.extra.value("task_cursor", (uint64_t)0);
         R1_CHECK(step <= o.steps, "[grpo] --resume: the checkpoint is at step ", step,
                  ", beyond --steps ", o.steps);
-        if (o.loss.beta > 0) {
+    } else {
+        apply_checkpoint(ck, policy.params(), nullptr);
+    }
+    dp.broadcast_params(policy.params(), &opt);  // every rank starts from rank 0's state
+    if (o.loss.beta > 0) {
+        ref = std::make_unique<Model>(cfg);
+        if (o.resume) {
             const std::string rf = ck.meta.extra.value("ref", std::string());
             R1_CHECK(!rf.empty(), "[grpo] --resume: ", ckpt_path, " has no reference weights");
             const std::string rp = (fs::path(o.out_dir) / rf).string();
-            ref = std::make_unique<Model>(cfg);
             apply_checkpoint(read_checkpoint(rp, &cfg), ref->params(), nullptr);
-        }
-    } else {
-        apply_checkpoint(ck, policy.params(), nullptr);
-        if (o.loss.beta > 0) {
-            ref = std::make_unique<Model>(cfg);
+            dp.broadcast_params(ref->params());
+        } else {
             copy_weights(*ref, policy);
         }
     }
     const std::shared_ptr<const Task> task =
         o.task_object ? o.task_object : std::shared_ptr<const Task>(make_task(o.task));
 
-    // metrics.jsonl keeps the lines up to the checkpoint's step on resume
-    {
+    // metrics.jsonl (rank 0 only) keeps the lines up to the checkpoint's step on resume
+    std::ofstream metrics;
+    if (root) {
         std::vector<std::string> keep;
         if (o.resume) {
             std::ifstream in(metrics_path);
@@ -398,21 +467,30 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
                 if (j.is_object() && j.value("step", (int64_t)-1) <= step) keep.push_back(line);
             }
         }
-        std::ofstream out(metrics_path, std::ios::trunc);
-        R1_CHECK(out.good(), "[grpo] ", metrics_path, ": cannot open for writing");
-        for (auto& l : keep) out << l << "\n";
+        {
+            std::ofstream out(metrics_path, std::ios::trunc);
+            R1_CHECK(out.good(), "[grpo] ", metrics_path, ": cannot open for writing");
+            for (auto& l : keep) out << l << "\n";
+        }
+        metrics.open(metrics_path, std::ios::app);
     }
-    std::ofstream metrics(metrics_path, std::ios::app);
+    auto write_line = [&](const nlohmann::json& line) {
+        if (!root) return;
+        metrics << line.dump() << "\n";
+        metrics.flush();
+    };
 
     int64_t ref_step = step;  // step at which the reference weights were taken
     if (o.resume && ref) ref_step = ck.meta.extra.value("ref_step", step);
     std::string last_ckpt = o.resume ? ckpt_path : "";
     auto save = [&](int64_t at) {
+        last_ckpt = ckpt_path;
+        if (!root) return;  // rank 0 writes; the state is the same on every rank
         CheckpointMeta meta;
         meta.config = cfg;
         meta.step = at;
         meta.train_options = o;
-        meta.extra = {{"task_cursor", cursor}};
+        meta.extra = {{"task_cursor", cursor}, {"world_size", R}};
         std::string ref_name;
         if (ref) {
             // the reference goes first, under a step-unique name; ckpt.r1 then points at it,
@@ -426,7 +504,6 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
             meta.extra["ref_step"] = ref_step;
         }
         save_checkpoint(ckpt_path, meta, policy.params(), &opt);
-        last_ckpt = ckpt_path;
         for (const auto& e : fs::directory_iterator(o.out_dir)) {  // older references
             const std::string n = e.path().filename().string();
             if (n.rfind("ref-", 0) == 0 && n.size() > 3 && n.compare(n.size() - 3, 3, ".r1") == 0 &&
@@ -435,6 +512,8 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
         }
     };
 
+    // Greedy eval: every rank runs the same (deterministic) eval, so none waits in a
+    // collective meanwhile; rank 0's number is broadcast so all agree bit for bit.
     auto run_eval = [&]() {
         EvalOptions eo;
         eo.n = o.eval_n;
@@ -442,7 +521,9 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
         eo.max_tokens = o.max_tokens;
         eo.batch = std::max<int64_t>(16, o.prompts * o.group);
         const InferenceModel im = InferenceModel::from_params(cfg, policy.params());
-        return evaluate(im, TextCodec::byte(), *task, eo).accuracy;
+        double acc = evaluate(im, TextCodec::byte(), *task, eo).accuracy;
+        if (R > 1) dp.comm().broadcast(&acc, sizeof acc, 0);
+        return acc;
     };
 
     GrpoResult res;
@@ -452,12 +533,14 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
     if (o.eval_every > 0 && !o.resume) {  // the base model's accuracy, as step 0
         res.first_eval = run_eval();
         nlohmann::json line = {{"step", 0}, {"eval_accuracy", res.first_eval}, {"elapsed", 0.0}};
-        metrics << line.dump() << "\n";
-        metrics.flush();
+        if (R > 1) line["ranks"] = R;
+        write_line(line);
     }
-    Progress bar("grpo", o.steps, "step", o.progress);
+    Progress bar("grpo", o.steps, "step", o.progress && root);
     bar.set_start(step);
     int64_t saved_at = o.resume ? step : -1;
+    const bool sel_bias = cfg.n_expert > 0 && cfg.expert_sel_bias;
+    const int64_t G = o.group;
 
     while (step < o.steps) {
         const int64_t this_step = step + 1;
@@ -470,34 +553,43 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
         m.step = this_step;
         m.lr = lr;
 
-        // 1-4. rollouts, rewards, advantages, dynamic sampling
-        std::vector<Group> groups;
+        // 1-4. rollouts, rewards, advantages, dynamic sampling. Each round's problems are
+        // split over the ranks in contiguous slices of whole groups; the counts that decide
+        // the next round are global.
+        std::vector<Group> groups;  // this rank's, in problem-index order
         RolloutStats rs;
-        rollout(policy, *task, o, cursor, o.prompts, groups, rs);
-        cursor += (uint64_t)o.prompts;
-        auto n_live = [&] {
-            return std::count_if(groups.begin(), groups.end(), [](const Group& g) { return !g.zero_var; });
+        const uint64_t cursor0 = cursor;
+        auto sample = [&](int64_t n) {
+            const auto [lo, hi] = rank_slice(n, dp.rank(), R);
+            if (hi > lo) rollout(policy, *task, o, cursor + (uint64_t)lo, hi - lo, groups, rs);
+            cursor += (uint64_t)n;
         };
+        sample(o.prompts);
         if (o.dynamic_sampling)
-            for (int64_t round = 0; round < o.dynamic_rounds && n_live() < o.prompts; round++) {
-                const int64_t need = o.prompts - (int64_t)n_live();
-                rollout(policy, *task, o, cursor, need, groups, rs);
-                cursor += (uint64_t)need;
+            for (int64_t round = 0; round < o.dynamic_rounds; round++) {
+                double live = (double)std::count_if(groups.begin(), groups.end(),
+                                                    [](const Group& g) { return !g.zero_var; });
+                dp.sum(&live, 1);
+                if ((int64_t)live >= o.prompts) break;
+                sample(o.prompts - (int64_t)live);
             }
-        // metrics over every rollout of the step
+        const int64_t n_groups = (int64_t)(cursor - cursor0);
+        const std::vector<TableGroup> table = step_table(groups, cursor0, n_groups, G, dp);
+
+        // metrics over every rollout of the step (the global table, in problem order)
         double rsum = 0, rsq = 0;
         int64_t n_all = 0, n_zero = 0;
-        for (const Group& g : groups) {
+        for (const TableGroup& g : table) {
             n_zero += g.zero_var;
-            for (const Sample& s : g.samples) {
+            for (const TableSample& s : g.s) {
                 n_all++;
                 rsum += s.r, rsq += s.r * s.r;
-                m.accuracy += s.reward.correct;
-                m.format_rate += s.reward.formatted;
-                m.reflection_rate += s.reward.reflection;
+                m.accuracy += s.correct;
+                m.format_rate += s.formatted;
+                m.reflection_rate += s.reflection;
                 m.truncated_frac += s.truncated;
-                m.response_len_mean += (double)s.completion.size();
-                m.response_len_max = std::max(m.response_len_max, (double)s.completion.size());
+                m.response_len_mean += s.len;
+                m.response_len_max = std::max(m.response_len_max, s.len);
             }
         }
         m.rollouts = n_all;
@@ -506,26 +598,46 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
         m.accuracy /= (double)n_all, m.format_rate /= (double)n_all;
         m.reflection_rate /= (double)n_all, m.truncated_frac /= (double)n_all;
         m.response_len_mean /= (double)n_all;
-        m.zero_var_frac = (double)n_zero / (double)groups.size();
-        m.rollout_tok_s = rs.seconds > 0 ? (double)rs.generated / rs.seconds : 0;
+        m.zero_var_frac = (double)n_zero / (double)n_groups;
+        {
+            // throughput of the whole job: tokens of every rank over the slowest rank's time
+            double gen = (double)rs.generated;
+            dp.sum(&gen, 1);
+            const double secs = R > 1 ? dist::max_over_ranks(dp.comm(), rs.seconds) : rs.seconds;
+            m.rollout_tok_s = secs > 0 ? gen / secs : 0;
+        }
 
         // 5-6. sequences to train on: every group, or (dynamic sampling) the informative
-        // ones, at most P groups
+        // ones, at most P groups — chosen on the global table, so every rank agrees. Global
+        // sequence q is sample q % G of the (q / G)-th trained group.
         const auto tt = std::chrono::steady_clock::now();
-        std::vector<SeqRef> seqs;
-        for (const Group& g : groups) {
-            if (o.dynamic_sampling && g.zero_var) continue;
+        std::vector<int64_t> trained;  // positions in the step's groups
+        for (int64_t gi = 0; gi < n_groups; gi++) {
+            if (o.dynamic_sampling && table[(size_t)gi].zero_var) continue;
             if (o.dynamic_sampling && m.groups_trained >= o.prompts) break;
             m.groups_trained++;
-            for (const Sample& s : g.samples) seqs.push_back({&g, &s});
+            trained.push_back(gi);
         }
-        const int64_t n_mb = std::min<int64_t>(o.mini_batches, std::max<int64_t>((int64_t)seqs.size(), 1));
-        std::vector<PolicyBatch> mbs;
-        for (int64_t b = 0; b < n_mb && !seqs.empty(); b++) {
-            const size_t lo = seqs.size() * (size_t)b / (size_t)n_mb,
-                         hi = seqs.size() * (size_t)(b + 1) / (size_t)n_mb;
-            PolicyBatch pb = pack(std::vector<SeqRef>(seqs.begin() + lo, seqs.begin() + hi), o);
-            if (has_targets(pb)) mbs.push_back(std::move(pb));
+        std::vector<const Group*> mine((size_t)n_groups, nullptr);
+        for (const Group& g : groups) mine[(size_t)(g.index - cursor0)] = &g;
+        const int64_t n_seqs = (int64_t)trained.size() * G;
+        const int64_t n_mb = std::min<int64_t>(o.mini_batches, std::max<int64_t>(n_seqs, 1));
+        std::vector<PolicyBatch> mbs;  // this rank's part of each global mini-batch (may be empty)
+        for (int64_t b = 0; b < n_mb && n_seqs > 0; b++) {
+            const int64_t lo = n_seqs * b / n_mb, hi = n_seqs * (b + 1) / n_mb;
+            AggNorm norm;  // of the whole mini-batch, from the global table
+            std::vector<PackSeq> local;
+            for (int64_t q = lo; q < hi; q++) {
+                const int64_t gi = trained[(size_t)(q / G)], k = q % G;
+                const TableSample& ts = table[(size_t)gi].s[(size_t)k];
+                const bool masked = o.overlong == Overlong::filter && ts.truncated > 0.5;
+                if (!masked) norm.n_seqs++, norm.n_tokens += (int64_t)ts.len;
+                if (const Group* g = mine[(size_t)gi])
+                    local.push_back({&g->prompt, &g->samples[(size_t)k].completion,
+                                     g->samples[(size_t)k].adv, masked});
+            }
+            if (norm.n_tokens == 0) continue;  // no target anywhere: skipped by every rank
+            mbs.push_back(pack_policy_batch(local, norm, o.loss_agg, o.max_tokens));
         }
         int64_t train_tokens = 0;
         // old log-probs at the rollout weights: the first mini-batch's come from its own first
@@ -534,6 +646,7 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
         for (size_t b = 0; b < mbs.size(); b++) {
             PolicyBatch& pb = mbs[b];
             const int64_t N = pb.B * pb.T;
+            if (N == 0) continue;
             if (b > 0) {
                 pb.old_logp.assign((size_t)N, 0.0f);
                 policy.forward_head(pb.tokens.data(), pb.B, pb.T, logprob_head(pb.targets, pb.old_logp.data()));
@@ -552,21 +665,39 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
             for (size_t b = 0; b < mbs.size(); b++) {
                 PolicyBatch& pb = mbs[b];
                 const int64_t N = pb.B * pb.T;
-                std::vector<float> captured;
-                const bool capture = pb.old_logp.empty();
-                if (capture) captured.assign((size_t)N, 0.0f);
-                const PolicyStats st = compute_gradients(policy, pb, o.loss, capture ? captured.data() : nullptr);
-                if (capture) pb.old_logp = std::move(captured);  // later epochs: fixed old policy
-                if (!std::isfinite(st.loss))
+                PolicyStats st;
+                if (N > 0) {
+                    std::vector<float> captured;
+                    const bool capture = pb.old_logp.empty();
+                    if (capture) captured.assign((size_t)N, 0.0f);
+                    st = compute_gradients(policy, pb, o.loss, capture ? captured.data() : nullptr);
+                    if (capture) pb.old_logp = std::move(captured);  // later epochs: fixed old policy
+                    train_tokens += N;
+                } else {
+                    policy.params().zero_grad();  // no rows here: contributes nothing
+                }
+                // Data parallel: the loss and statistics are sums over ranks (each rank's loss
+                // already carries the global weights), then the gradients likewise.
+                double red[5] = {st.loss, st.kl_sum, st.entropy_sum, (double)st.n_tokens,
+                                 (double)st.n_clipped};
+                dp.sum(red, 5);
+                if (!std::isfinite(red[0]))
                     fail("[grpo] step ", this_step, ": loss is not finite; ",
                          last_ckpt.empty() ? "no checkpoint was written yet" : "last good checkpoint kept at " + last_ckpt);
-                gsum += optimizer_step(policy, opt, lr, o.clip, this_step);
-                lsum += st.loss;
+                dp.allreduce_grads(policy.params());
+                ExpertLoad load;
+                const ExpertLoad* loadp = nullptr;
+                if (R > 1 && sel_bias) {
+                    load = dp.sum_expert_load(N > 0 ? policy.expert_load() : zero_expert_load(cfg));
+                    loadp = &load;
+                }
+                gsum += optimizer_step(policy, opt, lr, o.clip, this_step, loadp);
+                lsum += red[0];
                 n_updates++;
-                train_tokens += N;
-                acc.kl_sum += st.kl_sum, acc.entropy_sum += st.entropy_sum;
-                acc.n_tokens += st.n_tokens, acc.n_clipped += st.n_clipped;
+                acc.kl_sum += red[1], acc.entropy_sum += red[2];
+                acc.n_tokens += (int64_t)red[3], acc.n_clipped += (int64_t)red[4];
             }
+        if (o.check_sync) dp.check_sync(policy.params(), &opt, this_step);
         const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tt).count();
         if (acc.n_tokens > 0) {
             m.kl = acc.kl_sum / (double)acc.n_tokens;
@@ -574,7 +705,12 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
             m.clip_frac = (double)acc.n_clipped / (double)acc.n_tokens;
         }
         if (n_updates > 0) m.grad_norm = gsum / (double)n_updates, m.loss = lsum / (double)n_updates;
-        m.train_tok_s = train_s > 0 ? (double)train_tokens / train_s : 0;
+        {
+            double tok = (double)train_tokens;
+            dp.sum(&tok, 1);
+            const double secs = R > 1 ? dist::max_over_ranks(dp.comm(), train_s) : train_s;
+            m.train_tok_s = secs > 0 ? tok / secs : 0;
+        }
         step = this_step;
 
         // 7. metrics, eval, checkpoint
@@ -607,8 +743,8 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
             {"rollouts", m.rollouts},
             {"elapsed", m.elapsed}};
         if (m.eval_accuracy >= 0) line["eval_accuracy"] = m.eval_accuracy;
-        metrics << line.dump() << "\n";
-        metrics.flush();
+        if (R > 1) line["ranks"] = R;
+        write_line(line);
         if (step == res.start_step + 1) res.first_reward = m.reward_mean;
         res.final_reward = m.reward_mean;
         if (o.ckpt_every > 0 && step % o.ckpt_every == 0) {
@@ -619,7 +755,7 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
         char buf[256];
         std::snprintf(buf, sizeof buf, "reward %.3f acc %.2f len %.0f", m.reward_mean, m.accuracy,
                       m.response_len_mean);
-        if (o.log_every > 0 && (step % o.log_every == 0 || last)) {
+        if (root && o.log_every > 0 && (step % o.log_every == 0 || last)) {
             bar.clear();
             std::printf("step %lld/%lld | %s | fmt %.2f | zero-var %.2f | kl %.4f | clip %.3f | ent %.3f | "
                         "%.0f rollout tok/s%s\n",
@@ -629,7 +765,8 @@ GrpoResult grpo_train(const GrpoOptions& o_in, const GrpoCallback& on_step) {
             std::fflush(stdout);
         }
         bar.update(step, buf);
-        if (StopSignals::pending() != 0) {
+        // a signal on any rank stops every rank after this same step
+        if (dp.any(StopSignals::pending() != 0)) {
             res.interrupted = true;
             break;
         }

@@ -19,6 +19,17 @@
 // Simplifications: one sequence per batch row (right padding), no sequence packing; the
 // reference model, when used, is a full copy of the weights.
 //
+// Data parallel (GrpoOptions::comm with R ranks, docs/distributed.md): the P prompts of a
+// step are split into contiguous slices of whole groups (rank r: prompts [P·r/R, P·(r+1)/R)
+// of the step), each rank samples, scores and computes the advantages of ITS groups (a
+// group never spans ranks); the per-sample rewards and lengths are then summed into one
+// global table (one all-reduce), so dynamic sampling, the metrics and the loss normalisers
+// (n_seqs, Σ|o_i| of each mini-batch) are the single-process ones; each rank's gradient of
+// its rows with those global weights sums over ranks to the single-process gradient, which
+// is all-reduced before the identical clip + AdamW on every rank. Sampler seeds hash the
+// GLOBAL problem index, so the rollouts do not depend on the rank count (up to the float
+// rounding of batched products, generate/engine.h). Rank 0 writes metrics and checkpoints.
+//
 // Guarantees (as r1 train): deterministic for a seed and thread count; OUT/ckpt.r1 (atomic)
 // holds weights, AdamW state, step, task cursor and options (+ OUT/ref-STEP.r1 with the
 // reference weights when beta > 0), and --resume continues bit-identically; a NaN/Inf loss
@@ -29,6 +40,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -37,6 +50,10 @@
 #include "rl/policy_loss.h"
 #include "rl/task.h"
 #include "train/adamw.h"
+
+namespace r1::dist {
+class Comm;
+}
 
 namespace r1::rl {
 
@@ -84,6 +101,8 @@ struct GrpoOptions {
     bool progress = true;
     bool handle_signals = true;
     int64_t log_every = 1;            // stdout line every N steps (0 = silent)
+    dist::Comm* comm = nullptr;       // data-parallel ranks (see above); nullptr = one process
+    bool check_sync = false;          // data parallel: compare weight hashes every step
 
     void validate() const;            // throws r1::Error naming the option
 };
@@ -115,8 +134,35 @@ struct GrpoResult {
 PolicyStats compute_gradients(Model& policy, const PolicyBatch& batch, const PolicyLossConfig& cfg,
                               float* logp_out = nullptr);
 // NaN/Inf check (error names the step and tensor), global-norm clip, AdamW at lr, MoE
-// selection-bias update. Returns the gradient norm before clipping.
-double optimizer_step(Model& policy, AdamW& opt, float lr, float clip, int64_t step);
+// selection-bias update (from `load` when given — data parallel: the load summed over ranks
+// — else from the policy's last forward). Returns the gradient norm before clipping.
+double optimizer_step(Model& policy, AdamW& opt, float lr, float clip, int64_t step,
+                      const ExpertLoad* load = nullptr);
+
+// One sequence for pack_policy_batch: prompt + completion (the completion's last token is a
+// target only), its advantage, and masked = no loss (DAPO overlong filter).
+struct PackSeq {
+    const std::vector<int32_t>* prompt = nullptr;
+    const std::vector<int32_t>* completion = nullptr;
+    double adv = 0;
+    bool masked = false;
+};
+// The aggregation normalisers of a WHOLE mini-batch: its unmasked sequences and their
+// completion tokens. Data parallel: summed over every rank's part of the mini-batch, so
+// that each rank's weights are the single-process ones (see agg_weight).
+struct AggNorm {
+    int64_t n_seqs = 0, n_tokens = 0;
+};
+AggNorm agg_norm(const std::vector<PackSeq>& seqs);
+// One row per sequence, right-padded: row positions [P−1, P+L−2] predict the L completion
+// tokens with the aggregation weight agg_weight(agg, L, norm.n_seqs, norm.n_tokens,
+// max_tokens). An empty `seqs` gives B = 0.
+PolicyBatch pack_policy_batch(const std::vector<PackSeq>& seqs, const AggNorm& norm, LossAgg agg,
+                              int64_t max_tokens);
+
+// Rank r's contiguous slice [first, second) of n items split over R ranks (rank order =
+// item order; sizes differ by at most one).
+std::pair<int64_t, int64_t> rank_slice(int64_t n, int r, int R);
 
 using GrpoCallback = std::function<void(const GrpoMetrics&)>;
 

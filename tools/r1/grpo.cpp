@@ -1,8 +1,13 @@
 // r1 grpo — reinforcement learning with verifiable rewards (GRPO / Dr. GRPO / DAPO / RLOO)
 // from a base checkpoint on a built-in task. Writes OUT/metrics.jsonl and OUT/ckpt.r1;
 // --resume continues bit-identically (options not given come from the checkpoint).
-// Algorithm, options and metric definitions: docs/grpo.md.
+// Algorithm, options and metric definitions: docs/grpo.md. Under mpirun every rank runs this
+// command: data-parallel GRPO (prompts split over ranks, gradients all-reduced; rank 0
+// prints and writes; docs/distributed.md).
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <filesystem>
 #include <memory>
 
@@ -21,15 +26,15 @@ struct Cli {
     r1::rl::GrpoOptions o;
     std::string advantage = "grpo", loss_agg = "seq", overlong = "none";
     bool json = false, no_progress = false;
+    std::string dist = "auto";
+    double dist_timeout = -1;
 };
 
-int run_grpo(CLI::App& app, Cli& c) {
-    // Not data parallel yet (docs/distributed.md, "Status"): under mpirun every rank would
-    // run the whole job into the same files.
-    R1_CHECK(r1::dist::world().size() == 1, "[grpo] not data parallel yet: run r1 grpo as one "
-             "process, not under mpirun with ", r1::dist::world().size(), " ranks (docs/distributed.md)");
+int run_grpo_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
     namespace rl = r1::rl;
     rl::GrpoOptions o = c.o;
+    const int ranks = comm.size();
+    const bool root = comm.rank() == 0;  // only rank 0 prints
     o.advantage = rl::parse_advantage_kind(c.advantage);
     o.loss_agg = rl::parse_loss_agg(c.loss_agg);
     o.overlong = rl::parse_overlong(c.overlong);
@@ -44,6 +49,7 @@ int run_grpo(CLI::App& app, Cli& c) {
         o = base;
         o.out_dir = given_o.out_dir;
         o.resume = true;
+        o.check_sync = given_o.check_sync;  // run-time switches, not in the checkpoint
         // re-apply what the command line did give
         for (const CLI::Option* opt : app.get_options()) {
             if (opt->count() == 0) continue;
@@ -67,7 +73,13 @@ int run_grpo(CLI::App& app, Cli& c) {
     }
     o.progress = !c.json && !c.no_progress;
     if (c.json) o.log_every = 0;
-    if (!c.json)
+    if (ranks > 1) o.comm = &comm;
+    if (!c.json && root && ranks > 1)
+        std::printf("data parallel: %d ranks (%s), %lld prompts per step split into slices of "
+                    "%lld-%lld prompts x %lld completions\n",
+                    ranks, comm.backend(), (long long)o.prompts, (long long)(o.prompts / ranks),
+                    (long long)((o.prompts + ranks - 1) / ranks), (long long)o.group);
+    if (!c.json && root)
         std::printf("grpo on task %s from %s: %lld steps x %lld prompts x %lld completions "
                     "(max %lld tokens), advantage %s, loss-agg %s, beta %g, %d threads -> %s\n",
                     o.task.spec.c_str(), o.resume ? "(resume)" : o.init.c_str(),
@@ -77,13 +89,14 @@ int run_grpo(CLI::App& app, Cli& c) {
                     o.out_dir.c_str());
     std::fflush(stdout);
     const rl::GrpoResult r = rl::grpo_train(o);
+    if (!root) return r.interrupted ? 130 : 0;
     if (c.json) {
         nlohmann::json j = {{"task", o.task.spec},          {"out", o.out_dir},
                             {"start_step", r.start_step},   {"end_step", r.end_step},
                             {"steps", o.steps},             {"first_reward", r.first_reward},
                             {"final_reward", r.final_reward}, {"elapsed_s", r.elapsed},
                             {"checkpoint", r.checkpoint},   {"interrupted", r.interrupted},
-                            {"threads", r1::num_threads()}};
+                            {"threads", r1::num_threads()}, {"ranks", ranks}};
         if (r.first_eval >= 0) j["first_eval_accuracy"] = r.first_eval;
         if (r.final_eval >= 0) j["final_eval_accuracy"] = r.final_eval;
         std::printf("%s\n", j.dump().c_str());
@@ -106,6 +119,27 @@ int run_grpo(CLI::App& app, Cli& c) {
     return 0;
 }
 
+// The communicator, threads per rank and failure handling of r1 train (tools/r1/train.cpp).
+int run_grpo(CLI::App& app, Cli& c) {
+    r1::dist::Comm& comm = r1::dist::world(c.dist);
+    if (c.dist_timeout >= 0) comm.timeout_s = c.dist_timeout;
+    // Several ranks on one node share its cores: unless told otherwise, each takes its part.
+    const bool threads_given = (app.get_parent() && app.get_parent()->count("--threads") > 0) ||
+                               std::getenv("R1_THREADS") != nullptr;
+    if (comm.size() > 1 && !threads_given)
+        r1::set_num_threads(std::max(1, (int)std::thread::hardware_concurrency() /
+                                            std::max(1, r1::dist::local_size())));
+    try {
+        return run_grpo_on(app, c, comm);
+    } catch (const std::exception& e) {
+        if (comm.size() == 1) throw;
+        // One rank failing must end them all (the others would wait in the next collective).
+        comm.abort("error (rank " + std::to_string(comm.rank()) + " of " +
+                   std::to_string(comm.size()) + "): " + e.what(), 1);
+    }
+    return 1;  // not reached: abort() ends the process
+}
+
 r1::cli::Register reg("grpo", "Reinforcement learning with verifiable rewards (GRPO, Dr. GRPO, DAPO, RLOO)",
                       [](CLI::App& app) {
     auto c = std::make_shared<Cli>();
@@ -117,6 +151,8 @@ r1::cli::Register reg("grpo", "Reinforcement learning with verifiable rewards (G
         "format_rate, response_len_mean, zero_var_frac, kl, clip_frac, entropy, reflection_rate,\n"
         "rollout_tok_s, train_tok_s, eval_accuracy, ...) and OUT/ckpt.r1. Ctrl-C saves and exits\n"
         "130; continue with --out OUT --resume. See docs/grpo.md.\n"
+        "Data parallel: mpirun -np N r1 grpo ... (--prompts is the global P, split over the\n"
+        "ranks; same rollouts and updates as one process; docs/distributed.md).\n"
         "Example: r1 grpo --init runs/moe/ckpt.r1 --task arithmetic --out runs/grpo --steps 40 --eval-every 10");
     app.add_option("--init", o.init, "base checkpoint (ckpt.r1 from r1 train)");
     app.add_option("--task", o.task.spec, "arithmetic | countdown | jsonl:PATH")->capture_default_str();
@@ -159,6 +195,13 @@ r1::cli::Register reg("grpo", "Reinforcement learning with verifiable rewards (G
     app.add_option("--log-every", o.log_every, "print a log line every N steps (0 = quiet)")->capture_default_str();
     app.add_flag("--resume", o.resume, "continue from OUT/ckpt.r1");
     app.add_flag("--no-progress", c->no_progress, "no progress bar");
+    app.add_option("--dist", c->dist, "data parallel: auto (MPI under mpirun) | mpi | local")
+        ->capture_default_str();
+    app.add_option("--dist-timeout", c->dist_timeout,
+                   "seconds a collective may wait for the other ranks before the job "
+                   "aborts (default: R1_DIST_TIMEOUT or 600)");
+    app.add_flag("--check-sync", o.check_sync,
+                 "data parallel: compare weight hashes across ranks after every step");
     app.add_flag("--json", c->json, "print one JSON summary line (no logs)");
     CLI::App* appp = &app;
     return [c, appp] { return run_grpo(*appp, *c); };
