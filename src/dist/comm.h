@@ -10,8 +10,11 @@
 //   rank()/size()          MPI_Comm_rank/size                  ncclCommUserRank/Count
 //   allreduce_sum_start    MPI_Iallreduce(MPI_IN_PLACE, SUM)   ncclAllReduce(ncclSum) on the
 //                          → Work = MPI_Request                comm stream → Work = cudaEvent
+//   allgather_start        MPI_Iallgather(MPI_IN_PLACE)        ncclAllGather(sendbuff = buf +
+//                          (ZeRO-1 parameter slices)           rank·count, recvbuff = buf)
 //   Work::wait             MPI_Test loop with a deadline       cudaEventSynchronize/poll +
 //                                                              ncclCommGetAsyncError deadline
+//   Work::test             one MPI_Testall (drives progress)   cudaEventQuery
 //   broadcast              MPI_Ibcast                          ncclBroadcast
 //   barrier                MPI_Ibarrier                        ncclAllReduce of 1 int
 //   allgather              MPI_Iallgather                      ncclAllGather
@@ -42,6 +45,11 @@ class Work {
 public:
     virtual ~Work() = default;
     virtual void wait() = 0;
+    // Non-blocking poll: true once the collective has completed (wait() then returns at
+    // once). Cheap; the data-parallel trainer calls it between the layers of the backward
+    // because OpenMPI advances non-blocking collectives mostly inside MPI calls. Never
+    // throws on a slow peer (the deadline is wait()'s business). Default: "cannot tell".
+    virtual bool test() { return false; }
 };
 using WorkPtr = std::unique_ptr<Work>;
 
@@ -60,6 +68,13 @@ public:
     void allreduce_sum(float* buf, int64_t n) { allreduce_sum_start(buf, n)->wait(); }
     // Small host-side values in double (losses, token counts, flags, expert loads).
     virtual void allreduce_sum(double* buf, int64_t n) = 0;
+    // In-place all-gather of equal pieces: buf holds size() pieces of `count` floats; on
+    // completion piece r (buf[r·count, (r+1)·count)) holds rank r's piece on every rank. Rank
+    // r's own piece is read, the others are overwritten; buf must not be touched until
+    // wait(). Same deadline/abort contract as the all-reduce. The default implementation
+    // goes through the byte allgather() below (blocking, a temporary copy), so a Comm that
+    // only has the small-value collectives still works; local and MPI override it.
+    virtual WorkPtr allgather_start(float* buf, int64_t count);
     // Copies root's bytes to every rank.
     virtual void broadcast(void* buf, size_t bytes, int root) = 0;
     virtual void barrier() = 0;

@@ -79,6 +79,14 @@ public:
         done_ = true;
         wait_all(reqs_, rank_, timeout_, what_);
     }
+    bool test() override {
+        if (done_) return true;
+        int flag = 0;
+        check_mpi(MPI_Testall((int)reqs_.size(), reqs_.data(), &flag, MPI_STATUSES_IGNORE), rank_,
+                  what_.c_str());
+        done_ = flag != 0;   // completed requests are MPI_REQUEST_NULL: wait() would be a no-op
+        return done_;
+    }
 
 private:
     std::vector<MPI_Request> reqs_;
@@ -125,6 +133,19 @@ public:
         }
         return std::make_unique<MpiWork>(std::move(reqs), rank_, timeout_s,
                                          "all-reduce of " + std::to_string(n) + " floats");
+    }
+    WorkPtr allgather_start(float* buf, int64_t count) override {
+        // One collective (MPI counts are int: a slice of 2^31 floats = 8 GiB per rank is the
+        // limit; more ranks make the slices smaller).
+        R1_CHECK(count >= 0 && count <= INT_MAX, "[dist] allgather: ", count,
+                 " floats per rank is out of range (at most 2^31-1; use more ranks)");
+        std::vector<MPI_Request> reqs(1);
+        check_mpi(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)count, MPI_FLOAT,
+                                 MPI_COMM_WORLD, &reqs[0]),
+                  rank_, "MPI_Iallgather");
+        return std::make_unique<MpiWork>(std::move(reqs), rank_, timeout_s,
+                                         "all-gather of " + std::to_string(count) +
+                                             " floats per rank");
     }
     void allreduce_sum(double* buf, int64_t n) override {
         R1_CHECK(n >= 0 && n <= INT_MAX, "[dist] allreduce: bad count ", n);

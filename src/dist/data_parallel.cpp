@@ -40,6 +40,60 @@ void DataParallel::allreduce_grads(ParamSet& params) {
     for (auto& w : inflight) w->wait();
 }
 
+// ---- overlap ---------------------------------------------------------------------------------
+
+void DataParallel::overlap_begin(ParamSet& params) {
+    R1_CHECK(ov_inflight_.empty() && ov_grad_ == nullptr,
+             "[dist] overlap_begin: the previous overlapped all-reduce was not finished");
+    overlapped_ = 0;
+    if (size() == 1) return;
+    ov_grad_ = params.grad().data();
+    ov_n_ = params.size();
+    ov_ready_ = ov_n_;
+    const int64_t bucket = std::max<int64_t>(1, bucket_floats);
+    ov_next_ = (ov_n_ + bucket - 1) / bucket - 1;   // highest bucket first
+}
+
+void DataParallel::start_bucket(int64_t k) {
+    const int64_t bucket = std::max<int64_t>(1, bucket_floats);
+    const int64_t off = k * bucket;
+    ov_inflight_.push_back(comm_->allreduce_sum_start(ov_grad_ + off, std::min(bucket, ov_n_ - off)));
+}
+
+void DataParallel::grads_ready(int64_t offset, int64_t count) {
+    if (!ov_grad_) return;   // one rank, or not armed
+    R1_CHECK(count >= 0 && offset >= 0 && offset + count == ov_ready_,
+             "[dist] grads_ready: range [", offset, ", ", offset + count,
+             ") does not end where the ready region [", ov_ready_, ", ", ov_n_,
+             ") begins (the hook must report adjacent ranges from the end of the buffer down)");
+    ov_ready_ = offset;
+    const int64_t bucket = std::max<int64_t>(1, bucket_floats);
+    for (; ov_next_ >= 0 && ov_next_ * bucket >= ov_ready_; ov_next_--) {
+        start_bucket(ov_next_);
+        overlapped_++;
+    }
+    for (auto& w : ov_inflight_) w->test();   // drive MPI progress (cheap)
+}
+
+void DataParallel::overlap_finish() {
+    if (!ov_grad_) return;
+    for (; ov_next_ >= 0; ov_next_--) start_bucket(ov_next_);
+    std::vector<WorkPtr> inflight = std::move(ov_inflight_);
+    ov_inflight_.clear();
+    ov_grad_ = nullptr;
+    for (auto& w : inflight) w->wait();
+}
+
+// ---- ZeRO-1 ----------------------------------------------------------------------------------
+
+Shard DataParallel::zero_shard(int64_t n) const { return dist::zero_shard(n, size(), rank()); }
+
+void DataParallel::allgather_params(ParamSet& params) {
+    allgather_shards(*comm_, params.data().data(), params.size());
+}
+
+// ---- small values ----------------------------------------------------------------------------
+
 bool DataParallel::any(bool flag) {
     if (size() == 1) return flag;
     double v = flag ? 1.0 : 0.0;

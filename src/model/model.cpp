@@ -84,6 +84,11 @@ struct Model::Impl {
     Buffer<float> dres, dln, dtmp;   // [N, C] backward scratch
     AttnScratch scratch;
     ExpertLoad load;
+    // Gradient-ready hook (model.h): seg[il] = first float of layer il, seg[L] = first float
+    // of the tail (output_norm ...). Empty when the layout is not [embeddings | blk.0 | ... |
+    // blk.L-1 | tail]: the hook then gets one range [0, n) at the end of the backward.
+    GradsReadyFn grads_ready;
+    std::vector<int64_t> seg;
 
     explicit Impl(const ModelConfig& c) : cfg(c), params(c) {
         const ParamSet& ps = params;
@@ -143,10 +148,35 @@ struct Model::Impl {
             const int64_t rot = cfg.attn == AttnKind::mla ? cfg.qk_rope_head_dim : cfg.head_dim;
             rope = rope_table(rot, cfg.n_ctx, cfg.rope_theta, cfg.yarn);
         }
+        segment_layout();
         moe.resize(cfg.n_layer);
         acts.resize(cfg.n_layer);
         res.resize(cfg.n_layer + 1);
         load.counts.assign(cfg.n_layer, {});
+    }
+
+    // Segment of each tensor in layout order: -1 before the blocks, il for "blk.<il>.", L
+    // after them; the layout is hookable when that sequence never decreases.
+    void segment_layout() {
+        const int64_t L = cfg.n_layer;
+        std::vector<int64_t> first(L + 1, -1);
+        int64_t prev = -1;
+        for (const ParamInfo& p : params.infos()) {
+            int64_t sg = prev < 0 ? -1 : L;
+            if (p.name.rfind("blk.", 0) == 0) {
+                sg = std::stoll(p.name.substr(4, p.name.find('.', 4) - 4));
+            }
+            if (sg < prev || sg > L) return;   // not hookable: seg stays empty
+            if (sg >= 0 && first[sg] < 0) first[sg] = p.offset;
+            prev = sg;
+        }
+        if (first[L] < 0) first[L] = params.size();   // no tail tensors
+        for (int64_t il = 0; il < L; il++)
+            if (first[il] < 0) return;
+        seg = std::move(first);
+    }
+    void ready(int64_t begin, int64_t end) {
+        if (grads_ready && end > begin) grads_ready(begin, end - begin);
     }
 
     const float* P(int64_t o) const { return o >= 0 ? params.data().data() + o : nullptr; }
@@ -310,6 +340,8 @@ struct Model::Impl {
         const size_t NC = (size_t)(N * C);
         norm_bwd(dres.data(), dln.data(), res[cfg.n_layer].data(), outn_w, outn_b,
                  lnf_mean.data(), lnf_rstd.data(), N);  // dres = dL/dres[L]
+        const bool hook = grads_ready && !seg.empty();
+        if (hook) ready(seg[cfg.n_layer], params.size());   // output_norm (+ output.weight)
 
         const AttnCtx c = ctx();
         for (int64_t il = cfg.n_layer - 1; il >= 0; il--) {
@@ -340,9 +372,12 @@ struct Model::Impl {
             norm_bwd(dtmp.data(), dln.data(), res[il].data(), o.n1_w, o.n1_b, a.ln1_mean.data(),
                      a.ln1_rstd.data(), N);
             add_inplace(dres.data(), dtmp.data(), (int64_t)NC);  // dres = dL/dres[l]
+            if (hook) ready(seg[il], seg[il + 1]);   // layer il's gradients are final
         }
         embedding_backward(G(tok_emb), dres.data(), tokens, N, C);
         if (cfg.pos == PosKind::learned) embedding_backward(G(pos_emb), dres.data(), pos.data(), N, C);
+        if (hook) ready(0, seg[0]);                   // embeddings (+ the tied head)
+        else if (grads_ready) ready(0, params.size());
     }
 };
 
@@ -355,6 +390,7 @@ const ModelConfig& Model::config() const { return impl_->cfg; }
 ParamSet& Model::params() { return impl_->params; }
 const ParamSet& Model::params() const { return impl_->params; }
 const ExpertLoad& Model::expert_load() const { return impl_->load; }
+void Model::set_grads_ready_hook(GradsReadyFn fn) { impl_->grads_ready = std::move(fn); }
 
 void Model::init_weights(uint64_t seed) {
     ParamSet& ps = impl_->params;

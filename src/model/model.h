@@ -40,6 +40,17 @@ struct StepStats {
 using HeadLossFn = std::function<double(const float* h, const float* W, float* dh, float* dW,
                                         int64_t N, int64_t C, int64_t V)>;
 
+// Gradient-ready hook (data-parallel overlap of the gradient all-reduce with the backward,
+// PyTorch DDP's reducer hooks): called during every backward with a flat parameter range
+// [offset, offset + count) whose gradients are final for this backward. Order: the tail
+// (output_norm, and output.weight when untied) right after the final norm's backward, then
+// layer L-1, ..., layer 0 as each layer's backward ends, then [0, blk.0) (token/position
+// embeddings — with tied embeddings also the LM head's gradient, hence last). The ranges are
+// adjacent, descending, and cover [0, params().size()) exactly once per backward. Called on
+// the caller's thread between layers (never from a worker). "Final" means this backward adds
+// nothing more; with gradient accumulation the caller decides which backward is the last.
+using GradsReadyFn = std::function<void(int64_t offset, int64_t count)>;
+
 class Model {
 public:
     explicit Model(const ModelConfig& cfg);
@@ -78,6 +89,10 @@ public:
 
     // Forward only: full logits [B*T, V] (tests, small models; generation has its own path).
     void logits(float* out, const int32_t* tokens, int64_t B, int64_t T);
+
+    // Installs (or, with an empty fn, removes) the gradient-ready hook described above. It
+    // applies to forward_backward and forward_backward_head until changed.
+    void set_grads_ready_hook(GradsReadyFn fn);
 
     // Expert load of the last forward (MoE models).
     const ExpertLoad& expert_load() const;

@@ -13,6 +13,7 @@
 // split across threads by r1::parallel_for (static partition: deterministic).
 #include "train/adamw.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -20,21 +21,30 @@
 
 namespace r1 {
 
-AdamW::AdamW(const ParamSet& params, const AdamWConfig& cfg) : cfg_(cfg) {
+AdamW::AdamW(const ParamSet& params, const AdamWConfig& cfg)
+    : AdamW(params, cfg, 0, params.size()) {}
+
+AdamW::AdamW(const ParamSet& params, const AdamWConfig& cfg, int64_t shard_begin,
+             int64_t shard_end)
+    : cfg_(cfg), n_params_(params.size()), shard_begin_(shard_begin), shard_end_(shard_end) {
+    R1_CHECK(0 <= shard_begin && shard_begin <= shard_end && shard_end <= params.size(),
+             "[adamw] shard [", shard_begin, ", ", shard_end, ") is outside the ",
+             params.size(), " parameters");
     R1_CHECK(cfg.beta1 >= 0 && cfg.beta1 < 1, "[adamw] beta1 must be in [0, 1), got ", cfg.beta1);
     R1_CHECK(cfg.beta2 >= 0 && cfg.beta2 < 1, "[adamw] beta2 must be in [0, 1), got ", cfg.beta2);
     R1_CHECK(cfg.eps > 0, "[adamw] eps must be > 0, got ", cfg.eps);
     R1_CHECK(cfg.weight_decay >= 0, "[adamw] weight_decay must be >= 0, got ", cfg.weight_decay);
-    m_.resize(params.data().size());
-    v_.resize(params.data().size());
-    // Merge adjacent tensors with equal flags into ranges (layouts are mostly long runs).
+    m_.resize((size_t)(shard_end - shard_begin));
+    v_.resize((size_t)(shard_end - shard_begin));
+    // Merge adjacent tensors with equal flags into ranges (layouts are mostly long runs),
+    // each clipped to the shard.
     for (const ParamInfo& p : params.infos()) {
-        if (!p.trainable || p.numel == 0) continue;
-        if (!ranges_.empty() && ranges_.back().decay == p.decay &&
-            ranges_.back().end == p.offset) {
-            ranges_.back().end = p.offset + p.numel;
+        const int64_t b = std::max(p.offset, shard_begin), e = std::min(p.offset + p.numel, shard_end);
+        if (!p.trainable || e <= b) continue;
+        if (!ranges_.empty() && ranges_.back().decay == p.decay && ranges_.back().end == b) {
+            ranges_.back().end = e;
         } else {
-            ranges_.push_back({p.offset, p.offset + p.numel, p.decay});
+            ranges_.push_back({b, e, p.decay});
         }
     }
 }
@@ -62,9 +72,9 @@ void adamw_range(float* __restrict p, const float* __restrict g, float* __restri
 }  // namespace
 
 void AdamW::step(ParamSet& params, float lr) {
-    R1_CHECK(m_.size() == params.data().size(),
-             "[adamw] optimizer state has ", m_.size(), " floats but the model has ",
-             params.data().size());
+    R1_CHECK(params.size() == n_params_ && (int64_t)m_.size() == shard_end_ - shard_begin_,
+             "[adamw] optimizer state is for ", n_params_, " parameters but the model has ",
+             params.size());
     t_ += 1;
     // Python-double scalars, rounded to float once (as torch's Scalar → float kernels do).
     const double b1 = cfg_.beta1, b2 = cfg_.beta2;
@@ -80,7 +90,7 @@ void AdamW::step(ParamSet& params, float lr) {
 
     float* P = params.data().data();
     const float* G = params.grad().data();
-    float* M = m_.data();
+    float* M = m_.data();   // M[i − shard_begin] belongs to parameter float i
     float* V = v_.data();
     for (const Range& r : ranges_) {
         const bool decay = r.decay && any_decay;
@@ -88,7 +98,8 @@ void AdamW::step(ParamSet& params, float lr) {
             r.end - r.begin,
             [&](int64_t b, int64_t e) {
                 const int64_t o = r.begin + b;
-                adamw_range(P + o, G + o, M + o, V + o, e - b, decay_mul, decay, beta1, omb1,
+                const int64_t so = o - shard_begin_;
+                adamw_range(P + o, G + o, M + so, V + so, e - b, decay_mul, decay, beta1, omb1,
                             beta2, omb2, bc2_sqrt, eps, -step_size);
             },
             1 << 14);

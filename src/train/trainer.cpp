@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "dist/data_parallel.h"
+#include "dist/zero.h"
 #include "model/model.h"
 #include "tokenizer/byte_tokenizer.h"
 #include "train/checkpoint.h"
@@ -34,6 +36,7 @@ void TrainOptions::validate() const {
     R1_CHECK(seq <= config.n_ctx, "[train] --seq ", seq, " exceeds the model context n_ctx = ",
              config.n_ctx);
     R1_CHECK(accum >= 1, "[train] --accum must be >= 1, got ", accum);
+    R1_CHECK(zero == 0 || zero == 1, "[train] --zero must be 0 or 1 (ZeRO stage), got ", zero);
     R1_CHECK(clip >= 0, "[train] --clip must be >= 0, got ", clip);
     R1_CHECK(ckpt_every >= 0 && eval_every >= 0 && eval_batches >= 0 && log_every >= 0,
              "[train] --ckpt-every/--eval-every/--eval-batches/--log-every must be >= 0");
@@ -207,10 +210,13 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
     const std::string ckpt_path = (fs::path(o.out_dir) / "ckpt.r1").string();
     const std::string metrics_path = (fs::path(o.out_dir) / "metrics.jsonl").string();
 
-    // Model, optimiser, data.
+    // Model, optimiser, data. ZeRO-1: this rank's AdamW holds m/v of its slice only.
     Model model(o.config);
     model.init_weights(o.seed);
-    AdamW opt(model.params(), o.adamw);
+    const bool sharded = o.zero == 1 && R > 1;
+    const dist::Shard shard = sharded ? dp.zero_shard(model.params().size())
+                                      : dist::Shard{0, model.params().size()};
+    AdamW opt(model.params(), o.adamw, shard.begin, shard.end);
     const LrSchedule sched{o.schedule, o.lr, o.min_lr, o.warmup, o.steps};
     std::unique_ptr<Corpus> corpus = open_corpus(o.data, o.data_opt);
     BatchLoader loader(*corpus, Split::train, o.seed);
@@ -235,7 +241,10 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         R1_CHECK(have_gb == o.batch * R, "[train] --resume: the global batch is ", have_gb, " in ",
                  ckpt_path, ", ", o.batch * R, " requested (", R, " ranks x --batch ", o.batch,
                  "; resuming needs the same data stream)");
-        apply_checkpoint(ck, model.params(), &opt);
+        // The file format does not depend on ZeRO or the rank count: a sharded optimiser
+        // reads its slice of m/v.
+        apply_checkpoint(ck, model.params(), sharded ? nullptr : &opt);
+        if (sharded) dist::load_optimizer_shard(ck, model.params(), opt);
         step = ck.meta.step;
         loader.set_cursor(ck.meta.data);
         if (auto it = ck.meta.rngs.find("train"); it != ck.meta.rngs.end()) rng.set_state(it->second);
@@ -260,6 +269,10 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
     dp.broadcast_params(model.params());   // every rank starts from rank 0's weights
 
     auto save = [&](int64_t at_step) {
+        // ZeRO-1: the m/v slices go to rank 0 first (collective: every rank is here), which
+        // then writes exactly the unsharded file.
+        std::unique_ptr<AdamW> gathered =
+            sharded ? dist::gather_optimizer(dp.comm(), model.params(), opt) : nullptr;
         if (!root) {   // rank 0 writes; the file is the same for everyone
             last_ckpt = ckpt_path;
             return;
@@ -272,7 +285,8 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         meta.train_options = o;
         meta.train_options["world_size"] = R;            // informative
         meta.train_options["global_batch"] = o.batch * R;  // what a resume must match
-        save_checkpoint(ckpt_path, meta, model.params(), &opt);
+        meta.train_options["zero"] = sharded ? 1 : 0;      // informative
+        save_checkpoint(ckpt_path, meta, model.params(), sharded ? gathered.get() : &opt);
         last_ckpt = ckpt_path;
     };
     auto kept = [&]() {
@@ -287,6 +301,10 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
     std::vector<int32_t> tok((size_t)(R * B * T)), tgt((size_t)(R * B * T));  // global batch
     const bool moe = o.config.n_expert > 0;
     const double tokens_per_step = (double)(B * T * o.accum * R);
+    // Overlap: the last micro-batch's backward reports finished gradient ranges and the
+    // all-reduce of each bucket starts as soon as its range is complete (dist/data_parallel.h).
+    const bool overlap = o.overlap && R > 1;
+    const GradsReadyFn on_grads_ready = [&dp](int64_t off, int64_t n) { dp.grads_ready(off, n); };
 
     StopSignals signals(o.handle_signals);
     Progress bar("train", o.steps, "step", o.progress && root);
@@ -302,6 +320,7 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         double loss = 0;
         const float scale = 1.0f / (float)o.accum;
         int64_t counted = 0;
+        if (overlap) dp.overlap_begin(P);
         for (int64_t a = 0; a < o.accum; a++) {
             // A micro-batch of prompt tokens only (long SFT prompts) has no loss: skip it
             // rather than ask the model for a mean over zero targets.
@@ -319,18 +338,29 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
                                                            [](int32_t t) { return t >= 0; });
             if (n_local == 0) continue;
             const double share = (double)n_local / (double)n_global;
+            // Only the last micro-batch's backward finalises gradients: only it overlaps.
+            if (overlap && a == o.accum - 1) model.set_grads_ready_hook(on_grads_ready);
             const StepStats s =
                 o.micro_batch ? o.micro_batch(model, tok_r, tgt_r, B, T, scale * (float)share)
                               : model.forward_backward(tok_r, tgt_r, B, T, scale * (float)share);
+            if (overlap) model.set_grads_ready_hook({});
             loss += s.loss * share;
         }
-        // Data parallel: one small all-reduce for the loss and the stop flag (a signal on
-        // any rank stops every rank after this same step), then the gradient all-reduce.
+        // Data parallel: the gradient all-reduce (started during the backward when
+        // overlapping: finish it first, so every rank issues the same collectives in the same
+        // order), then one small all-reduce for the loss and the stop flag (a signal on any
+        // rank stops every rank after this same step).
+        const auto tsync = std::chrono::steady_clock::now();
+        if (overlap)
+            dp.overlap_finish();
+        else
+            dp.allreduce_grads(P);
+        const double grad_sync_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - tsync).count();
         double red[2] = {loss, StopSignals::pending() ? 1.0 : 0.0};
         dp.sum(red, 2);
         loss = red[0];
         const bool stop_all = red[1] > 0;
-        dp.allreduce_grads(P);
         loss = counted > 0 ? loss / (double)counted : 0.0;
         const int64_t this_step = step + 1;
         if (!std::isfinite(loss)) {
@@ -346,11 +376,13 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
             fail("step ", this_step, ": gradient norm is not finite; ", kept());
         }
         clip_grad_norm(P, o.clip, gnorm);
-        opt.step(P, lr);
+        opt.step(P, lr);                       // ZeRO-1: this rank's slice only,
+        if (sharded) dp.allgather_params(P);   // then every rank gets every slice
         // MoE: the expert load of the global batch (summed over ranks) drives the bias.
         const ExpertLoad load = moe ? dp.sum_expert_load(model.expert_load()) : ExpertLoad{};
         if (moe && o.config.expert_sel_bias) model.update_selection_bias(load);
-        if (o.check_sync) dp.check_sync(P, &opt, this_step);
+        // ZeRO-1: every rank holds different moments; the weights are what must agree.
+        if (o.check_sync) dp.check_sync(P, sharded ? nullptr : &opt, this_step);
         step = this_step;
 
         const auto te = std::chrono::steady_clock::now();
@@ -362,6 +394,7 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
         m.tok_s = tokens_per_step / std::max(1e-9, std::chrono::duration<double>(te - ts).count());
         m.elapsed = std::chrono::duration<double>(te - t0).count();
         if (moe) m.imbalance = load.imbalance();
+        m.grad_sync_s = grad_sync_s;
         const bool last = step == o.steps;
         if (o.eval_batches > 0 && ((o.eval_every > 0 && step % o.eval_every == 0) || last)) {
             m.eval_loss = eval_loss(model, *corpus, o, tok, tgt, dp);
@@ -372,7 +405,10 @@ TrainResult train(const TrainOptions& o, const StepCallback& on_step) {
                                {"tok_s", m.tok_s},        {"elapsed", m.elapsed}};
         if (moe) line["imbalance"] = m.imbalance;
         if (m.eval_loss >= 0) line["eval_loss"] = m.eval_loss;
-        if (R > 1) line["ranks"] = R;
+        if (R > 1) {
+            line["ranks"] = R;
+            line["grad_sync_s"] = m.grad_sync_s;
+        }
         if (root) {
             metrics << line.dump() << "\n";
             metrics.flush();

@@ -13,7 +13,10 @@
 //   first offending tensor); the last good checkpoint is never overwritten.
 // * Data parallel (opt.comm with N ranks, dist/data_parallel.h): every step equals a
 //   single-process step on the global batch N x batch (up to float summation order);
-//   rank 0 alone writes metrics and checkpoints; checkpoints do not depend on N.
+//   rank 0 alone writes metrics and checkpoints; checkpoints do not depend on N. The
+//   gradient all-reduce overlaps the last micro-batch's backward (overlap) and the AdamW
+//   state may be sharded (zero = 1): both leave every number bit-identical, and a ZeRO run
+//   writes the same checkpoint format (m/v gathered to rank 0), so any run resumes any other.
 // * SIGINT/SIGTERM: the current step finishes, a checkpoint is saved, train() returns with
 //   interrupted = true (the CLI exits 130 and prints how to resume).
 #pragma once
@@ -74,6 +77,10 @@ struct TrainOptions {
                                       // this process alone. batch is per rank: the
                                       // global batch is batch x ranks
     bool check_sync = false;          // data parallel: compare weight hashes every step
+    bool overlap = true;              // data parallel: all-reduce gradient buckets during the
+                                      // last micro-batch's backward (bit-identical either way)
+    int zero = 0;                     // 1: ZeRO-1, AdamW m/v sharded over the ranks
+                                      // (dist/zero.h); same results and checkpoints as 0
 
     void validate() const;            // throws r1::Error naming the option
 };
@@ -90,6 +97,8 @@ struct StepMetrics {
     int64_t step = 0;
     double loss = 0, lr = 0, grad_norm = 0, tok_s = 0, elapsed = 0;
     double imbalance = 0;      // MoE: max/mean expert load (0 for dense)
+    double grad_sync_s = 0;    // data parallel: seconds spent after the backward waiting for
+                               // the gradient all-reduce (what overlap hides)
     double eval_loss = -1;     // >= 0 when evaluated at this step
 };
 

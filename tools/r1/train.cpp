@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "dist/comm.h"
+#include "dist/zero.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -25,6 +26,7 @@ struct Cli {
     std::string schedule = "cosine";
     bool json = false;
     bool no_progress = false;
+    bool no_overlap = false;
     std::string dist = "auto";
     double dist_timeout = -1;
 };
@@ -104,11 +106,28 @@ int run_train_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
     }
     if (c.json) o.log_every = 0;
     o.progress = !c.json && !c.no_progress;
+    o.overlap = !c.no_overlap;
     const bool root = comm.rank() == 0;   // only rank 0 prints
 
-    if (!c.json && root && ranks > 1)
-        std::printf("data parallel: %d ranks (%s) x batch %lld = global batch %lld\n", ranks,
-                    comm.backend(), (long long)o.batch, (long long)o.batch * ranks);
+    if (!c.json && root && ranks > 1) {
+        // AdamW m + v per rank (the largest slice with ZeRO-1), against the unsharded size.
+        const int64_t n = o.config.n_params();
+        const int64_t full = r1::dist::optimizer_state_bytes(n, ranks, false);
+        const int64_t mine = r1::dist::optimizer_state_bytes(n, ranks, o.zero == 1);
+        std::printf("data parallel: %d ranks (%s) x batch %lld = global batch %lld; gradient "
+                    "all-reduce %s the backward\n",
+                    ranks, comm.backend(), (long long)o.batch, (long long)o.batch * ranks,
+                    o.overlap ? "overlapped with" : "after");
+        if (o.zero == 1)
+            std::printf("ZeRO-1: AdamW state %lld bytes per rank (%.2f MiB; %lld bytes = "
+                        "%.2f MiB without ZeRO)\n",
+                        (long long)mine, (double)mine / 1048576.0, (long long)full,
+                        (double)full / 1048576.0);
+        else
+            std::printf("AdamW state %lld bytes per rank (%.2f MiB; --zero 1 shards it over "
+                        "the ranks)\n",
+                        (long long)mine, (double)mine / 1048576.0);
+    }
     if (!c.json && root)
         std::printf("training %s (%lld params) on %s: %lld steps, batch %lldx%lld, accum %lld, "
                     "%d threads -> %s\n",
@@ -179,7 +198,8 @@ r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints wit
         "Outputs: OUT/metrics.jsonl (step, loss, lr, grad_norm, tok_s, imbalance, eval_loss) and\n"
         "OUT/ckpt.r1. Ctrl-C saves a checkpoint and exits 130; continue with --out OUT --resume.\n"
         "Example: r1 train --model tiny-moe --data builtin --out runs/tiny --steps 300\n"
-        "Data parallel: mpirun -np 4 r1 train ... (--batch is per rank; docs/distributed.md)");
+        "Data parallel: mpirun -np 4 r1 train ... (--batch is per rank; --zero 1 shards AdamW;\n"
+        "docs/distributed.md)");
     app.add_option("--model", o.model, "preset (tiny-moe, tiny-dense, bench-dense, bench-moe) or config.json")
         ->capture_default_str();
     app.add_option("--data", o.data, "builtin | FILE.txt | FILE.jsonl")->capture_default_str();
@@ -222,6 +242,14 @@ r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints wit
                    "aborts (default: R1_DIST_TIMEOUT or 600)");
     app.add_flag("--check-sync", c->o.check_sync,
                  "data parallel: compare weight hashes across ranks after every step");
+    app.add_option("--zero", c->o.zero,
+                   "data parallel: 1 = ZeRO-1, shard the AdamW state over the ranks (same "
+                   "results and checkpoint format; give it again on --resume)")
+        ->check(CLI::IsMember({0, 1}))
+        ->capture_default_str();
+    app.add_flag("--no-overlap", c->no_overlap,
+                 "data parallel: all-reduce the gradients after the backward instead of "
+                 "during it (same results; for measuring)");
     app.add_flag("--json", c->json, "print one JSON summary line (no logs)");
     CLI::App* appp = &app;
     return [c, appp] { return run_train(*appp, *c); };
