@@ -14,6 +14,7 @@
 
 #include "core/buffer.h"
 #include "core/error.h"
+#include "dist/data_parallel.h"
 #include "model/model.h"
 #include "ops/matmul.h"
 #include "tokenizer/byte_tokenizer.h"
@@ -128,12 +129,17 @@ MicroBatchFn make_kd_micro_batch(Model& teacher, const KdOptions& kd, KdStats* l
             last->ce = ce / (double)n_valid;
             last->kl = kl / (double)n_valid;
         }
+        if (last) last->n_tokens = n_valid;
         return s;
     };
 }
 
 DistillResult distill(const DistillOptions& o) {
     o.validate();
+    dist::DataParallel dp(o.comm);  // one rank unless o.comm says otherwise
+    const int R = dp.size();
+    R1_CHECK(o.batch % R == 0, "[distill] --batch ", o.batch, " (the global SFT batch) does not "
+             "split over ", R, " ranks: pass a multiple of ", R);
     const fs::path dir(o.out_dir);
     DistillResult res;
     res.traces_path = (dir / "traces.jsonl").string();
@@ -167,7 +173,7 @@ DistillResult distill(const DistillOptions& o) {
     // (ii)+(iii) SFT of the student on the traces
     const fs::path sdir = dir / "student";
     const bool resume_sft = o.resume && fs::exists(sdir / "ckpt.r1");
-    {
+    if (dp.is_root()) {  // the record: rank 0 checks and writes it, the others wait below
         const fs::path rec_path = dir / "distill.json";
         nlohmann::json rec = nlohmann::json::object();
         if (std::ifstream f(rec_path); f.good()) rec = nlohmann::json::parse(f, nullptr, false);
@@ -181,10 +187,13 @@ DistillResult distill(const DistillOptions& o) {
         rec["sft"] = want;
         std::ofstream(rec_path, std::ios::trunc) << rec.dump(2) << "\n";
     }
+    if (R > 1) dp.comm().barrier();
     t.data = fs::absolute(res.traces_path).string();
     t.out_dir = sdir.string();
     t.steps = o.steps;
-    t.batch = o.batch;
+    t.batch = o.batch / R;  // per rank: the trainer's global batch is R x batch
+    if (R > 1) t.comm = o.comm;
+    t.check_sync = o.check_sync;
     t.seq = std::min<int64_t>(o.seq, t.config.n_ctx);
     t.lr = o.lr;
     t.min_lr = o.min_lr;
@@ -199,9 +208,16 @@ DistillResult distill(const DistillOptions& o) {
     res.trained = true;
     res.interrupted = res.train.interrupted;
     res.student_ckpt = res.train.checkpoint;
-    if (kd_teacher) {
+    if (kd_teacher && R == 1) {
         res.kd_ce = kd_teacher->stats.ce;
         res.kd_kl = kd_teacher->stats.kl;
+    } else if (kd_teacher) {
+        // the last micro-batch's means, token-weighted over the ranks
+        const KdStats& k = kd_teacher->stats;
+        double v[3] = {k.ce * (double)k.n_tokens, k.kl * (double)k.n_tokens, (double)k.n_tokens};
+        if (k.n_tokens == 0) v[0] = v[1] = 0;
+        dp.sum(v, 3);
+        if (v[2] > 0) res.kd_ce = v[0] / v[2], res.kd_kl = v[1] / v[2];
     }
     return res;
 }

@@ -26,6 +26,15 @@
 // `r1 train --resume`. SIGINT/SIGTERM: the current chunk / step finishes, state is saved,
 // and the result says interrupted. Resuming with different sampling options is an error
 // naming the option (OUT/distill.json records them).
+//
+// Data parallel (DistillOptions::comm with R ranks, `mpirun -np R r1 distill`): each chunk of
+// prompts is split into contiguous per-rank slices; every rank samples and verifies its
+// slice with its own copy of the teacher, the accepted rows are gathered to every rank in
+// rank order (= prompt order = the single-process file, since sampler seeds hash the global
+// prompt index) and rank 0 writes the files. The SFT runs through the trainer's data-parallel
+// path (TrainOptions::comm): --batch is the GLOBAL batch, split over the ranks (it must
+// divide), so the run and its resume do not depend on the rank count; KD runs the teacher
+// forward per rank on that rank's rows.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -66,6 +75,8 @@ struct DistillOptions {
     bool progress = true;
     bool handle_signals = true;
     int64_t log_every = 10;          // trainer log lines (0 = quiet)
+    dist::Comm* comm = nullptr;      // data-parallel ranks (see above); nullptr = one process
+    bool check_sync = false;         // data parallel SFT: compare weight hashes every step
 
     void validate() const;           // throws r1::Error naming the option
 };
@@ -107,6 +118,7 @@ struct DistillResult {
 // call's mean CE and KL.
 struct KdStats {
     double ce = -1, kl = -1;
+    int64_t n_tokens = 0;            // targets of that call (data parallel: to weigh ranks)
 };
 MicroBatchFn make_kd_micro_batch(Model& teacher, const KdOptions& kd, KdStats* last = nullptr);
 

@@ -2,7 +2,12 @@
 // the teacher samples K completions per task prompt, the verifier keeps the correct and well
 // formed ones (OUT/traces.jsonl), and the student is fine-tuned on them (OUT/student/ckpt.r1).
 // Everything is in src/rl/distill.h; this file maps flags to DistillOptions and prints.
+// Under mpirun every rank runs this command: sampling split by prompts, data-parallel SFT
+// (rank 0 prints and writes; docs/distributed.md).
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -12,6 +17,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "dist/comm.h"
 #include "rl/distill.h"
 
@@ -21,6 +27,8 @@ struct Cli {
     r1::rl::DistillOptions o;
     std::string kd = "none";
     bool json = false, no_progress = false;
+    std::string dist = "auto";
+    double dist_timeout = -1;
 };
 
 // The last training loss recorded in DIR/metrics.jsonl (a resumed run that had nothing left
@@ -35,21 +43,25 @@ double last_metrics_loss(const std::string& dir) {
     return loss;
 }
 
-int run_distill(Cli& c) {
-    // Not data parallel yet (docs/distributed.md, "Status"): under mpirun every rank would
-    // run the whole job into the same files.
-    R1_CHECK(r1::dist::world().size() == 1, "[distill] not data parallel yet: run r1 distill as one "
-             "process, not under mpirun with ", r1::dist::world().size(), " ranks (docs/distributed.md)");
+int run_distill_on(Cli& c, r1::dist::Comm& comm) {
     r1::rl::DistillOptions o = c.o;
+    const int ranks = comm.size();
+    const bool root = comm.rank() == 0;  // only rank 0 prints
+    if (ranks > 1) o.comm = &comm;
     o.kd.mode = r1::parse_kd_mode(c.kd.c_str(), "--kd");
     o.progress = !c.json && !c.no_progress;
     if (c.json) o.log_every = 0;
-    if (!c.json)
+    if (!c.json && root && ranks > 1)
+        std::printf("data parallel: %d ranks (%s): prompts split over ranks, SFT global batch %lld "
+                    "= %d x %lld\n", ranks, comm.backend(), (long long)o.batch, ranks,
+                    (long long)(o.batch / ranks));
+    if (!c.json && root)
         std::printf("distill: teacher %s -> student %s on %s (%lld prompts x %d samples, kd %s) -> %s\n",
                     o.teacher.c_str(), o.student.c_str(), o.task.spec.c_str(),
                     (long long)o.n_prompts, o.k, r1::kd_mode_name(o.kd.mode), o.out_dir.c_str());
     std::fflush(stdout);
     const r1::rl::DistillResult r = r1::rl::distill(o);
+    if (!root) return r.interrupted ? 130 : 0;
     const auto& s = r.sampling;
     const std::string sdir = (std::filesystem::path(o.out_dir) / "student").string();
     const double final_loss = !r.trained ? -1
@@ -68,7 +80,8 @@ int run_distill(Cli& c) {
                             {"sampling_skipped", r.sampling_skipped},
                             {"traces", r.traces_path},
                             {"kd", r1::kd_mode_name(o.kd.mode)},
-                            {"interrupted", r.interrupted}};
+                            {"interrupted", r.interrupted},
+                            {"ranks", ranks}};
         if (r.trained) {
             j["final_loss"] = final_loss;
             j["start_step"] = r.train.start_step;
@@ -102,6 +115,27 @@ int run_distill(Cli& c) {
     return 0;
 }
 
+// The communicator, threads per rank and failure handling of r1 train (tools/r1/train.cpp).
+int run_distill(CLI::App& app, Cli& c) {
+    r1::dist::Comm& comm = r1::dist::world(c.dist);
+    if (c.dist_timeout >= 0) comm.timeout_s = c.dist_timeout;
+    // Several ranks on one node share its cores: unless told otherwise, each takes its part.
+    const bool threads_given = (app.get_parent() && app.get_parent()->count("--threads") > 0) ||
+                               std::getenv("R1_THREADS") != nullptr;
+    if (comm.size() > 1 && !threads_given)
+        r1::set_num_threads(std::max(1, (int)std::thread::hardware_concurrency() /
+                                            std::max(1, r1::dist::local_size())));
+    try {
+        return run_distill_on(c, comm);
+    } catch (const std::exception& e) {
+        if (comm.size() == 1) throw;
+        // One rank failing must end them all (the others would wait in the next collective).
+        comm.abort("error (rank " + std::to_string(comm.rank()) + " of " +
+                   std::to_string(comm.size()) + "): " + e.what(), 1);
+    }
+    return 1;  // not reached: abort() ends the process
+}
+
 r1::cli::Register reg("distill", "Rejection-sampling distillation (teacher traces -> student SFT, optional logit KD)",
                       [](CLI::App& app) {
     auto c = std::make_shared<Cli>();
@@ -114,7 +148,9 @@ r1::cli::Register reg("distill", "Rejection-sampling distillation (teacher trace
         "(iii) --kd forward|reverse adds a*tau^2*KL to the teacher's distribution (same\n"
         "tokenizer: ckpt.r1 teacher and student). Ctrl-C saves; rerun with --resume (finished\n"
         "sampling is skipped).\n"
-        "Example: r1 distill --teacher runs/moe/ckpt.r1 --student tiny-dense --out runs/distill");
+        "Example: r1 distill --teacher runs/moe/ckpt.r1 --student tiny-dense --out runs/distill\n"
+        "Data parallel: mpirun -np N r1 distill ... (prompts split over ranks; --batch is the\n"
+        "global SFT batch and must divide by N; docs/distributed.md)");
     app.add_option("--teacher", o.teacher, "teacher model: ckpt.r1 or .gguf")->required();
     app.add_option("--student", o.student, "student: a ckpt.r1 to start from, or a preset / config.json (fresh)")->required();
     app.add_option("--out", o.out_dir, "output directory")->required();
@@ -128,7 +164,7 @@ r1::cli::Register reg("distill", "Rejection-sampling distillation (teacher trace
     app.add_option("--max-per-prompt", o.max_per_prompt, "keep at most this many distinct traces per prompt (0 = all)")->capture_default_str();
     app.add_option("--slots", o.n_slots, "sequences decoded together")->capture_default_str();
     app.add_option("--steps", o.steps, "student SFT optimiser steps")->capture_default_str();
-    app.add_option("--batch", o.batch, "SFT sequences per batch")->capture_default_str();
+    app.add_option("--batch", o.batch, "SFT sequences per batch (global: split over MPI ranks)")->capture_default_str();
     app.add_option("--seq", o.seq, "SFT tokens per sequence")->capture_default_str();
     app.add_option("--lr", o.lr, "SFT peak learning rate")->capture_default_str();
     app.add_option("--min-lr", o.min_lr, "SFT final learning rate (cosine)")->capture_default_str();
@@ -139,8 +175,16 @@ r1::cli::Register reg("distill", "Rejection-sampling distillation (teacher trace
     app.add_option("--seed", o.seed, "seed: task problems, sampling, student init and data order")->capture_default_str();
     app.add_flag("--resume", o.resume, "continue OUT (skip finished sampling, resume the student)");
     app.add_flag("--no-progress", c->no_progress, "no progress bars");
+    app.add_option("--dist", c->dist, "data parallel: auto (MPI under mpirun) | mpi | local")
+        ->capture_default_str();
+    app.add_option("--dist-timeout", c->dist_timeout,
+                   "seconds a collective may wait for the other ranks before the job "
+                   "aborts (default: R1_DIST_TIMEOUT or 600)");
+    app.add_flag("--check-sync", o.check_sync,
+                 "data parallel: compare student weight hashes across ranks every SFT step");
     app.add_flag("--json", c->json, "print one JSON summary line (no logs)");
-    return [c] { return run_distill(*c); };
+    CLI::App* appp = &app;
+    return [c, appp] { return run_distill(*appp, *c); };
 });
 
 }  // namespace
