@@ -8,8 +8,8 @@
 #  3. SIGTERM to ONE rank stops every rank after the same step with one checkpoint (exit 130);
 #  4. a rank killed with SIGKILL takes the job down (non-zero exit, no hang);
 #  5. a rank that stops answering (SIGSTOP) makes the others fail with the collective
-#     timeout error (--dist-timeout) instead of hanging;
-#  6. r1 grpo / r1 distill refuse to run under mpirun (not data parallel yet).
+#     timeout error (--dist-timeout) instead of hanging.
+# (r1 grpo / r1 distill under mpirun: tests/cli/mpi_grpo.sh.)
 # Skips (exit 0 with a message) only when mpirun is absent or r1 was built without MPI.
 # Usage: mpi_train.sh PATH/TO/r1 SCRATCH_DIR
 set -euo pipefail
@@ -78,15 +78,6 @@ CONST=(--model tiny-moe --data builtin --seq 32 --eval-batches 0 --log-every 0 -
 "$R1" train --out "$DIR/mixed" --resume --steps 4 --json > "$DIR/mixed-resume.json"
 grep -q '"start_step":2,' "$DIR/mixed-resume.json" || { cat "$DIR/mixed-resume.json"; echo "FAIL: resume start"; exit 1; }
 compare "$DIR/ref6/metrics.jsonl" "$DIR/mixed/metrics.jsonl" 2e-3
-
-echo "== r1 grpo / r1 distill refuse to run under mpirun (not data parallel yet)  [${SECONDS}s]"
-for cmd in "grpo --out $DIR/grpo" "distill --teacher x.r1 --student tiny-dense --out $DIR/distill"; do
-    # shellcheck disable=SC2086
-    if "${MPIRUN[@]}" "$R1" $cmd > "$DIR/refuse.log" 2>&1; then
-        echo "FAIL: r1 ${cmd%% *} ran under mpirun"; exit 1
-    fi
-    grep -q "not data parallel yet" "$DIR/refuse.log" || { cat "$DIR/refuse.log"; echo "FAIL: no clear refusal"; exit 1; }
-done
 
 # pid of rank $2 among the children of mpirun $1
 rank_pid() {
