@@ -42,6 +42,9 @@ namespace r1 {
 // weight grad_scale; returns its stats. Default (empty): Model::forward_backward (mean CE).
 // Distillation plugs its KD loss in here; clipping, the optimiser step, checkpoints and
 // resume stay the trainer's. Not recorded in checkpoints (the caller records what it means).
+// At most ONE backward of `model` per call: data parallel, the last micro-batch's backward
+// reports finished gradient ranges to the overlapped all-reduce (model.h GradsReadyFn), and
+// a second backward would add to ranges already sent (DataParallel::grads_ready throws).
 using MicroBatchFn = std::function<StepStats(Model& model, const int32_t* tokens,
                                              const int32_t* targets, int64_t B, int64_t T,
                                              float grad_scale)>;
