@@ -128,6 +128,8 @@ int run_train_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
                         "the ranks)\n",
                         (long long)mine, (double)mine / 1048576.0);
     }
+    if (!c.json && root && ranks == 1 && o.zero == 1)
+        std::printf("ZeRO-1: one rank, nothing to shard (the AdamW state stays whole)\n");
     if (!c.json && root)
         std::printf("training %s (%lld params) on %s: %lld steps, batch %lldx%lld, accum %lld, "
                     "%d threads -> %s\n",
