@@ -11,7 +11,7 @@
 #
 # usage: scripts/bench_mpi_overlap.sh [R1_BINARY] [ROUNDS] [STEPS] [BATCH_PER_RANK] [SEQ]
 #        defaults: build/bin/r1 3 10 4 256; model: R1_BENCH_MODEL (default bench-dense)
-#        writes bench/results/mpi_overlap.json
+#        writes bench/results/mpi_overlap_MODEL.json
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 R1="$(realpath "${1:-$ROOT/build/bin/r1}")"
@@ -36,7 +36,7 @@ for r in $(seq 1 "$ROUNDS"); do
     echo "  round $r done (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
 done
 mkdir -p "$ROOT/bench/results"
-python3 - "$TMP" "$ROUNDS" "$MODEL" "$B" "$SEQ" "$STEPS" "$ROOT/bench/results/mpi_overlap.json" << 'PY'
+python3 - "$TMP" "$ROUNDS" "$MODEL" "$B" "$SEQ" "$STEPS" "$ROOT/bench/results/mpi_overlap_$MODEL.json" << 'PY'
 import json, os, statistics as st, sys
 tmp, rounds, model, b, seq, steps, out = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 res = {"model": model, "ranks": 2, "batch_per_rank": int(b), "seq": int(seq), "steps": int(steps),
