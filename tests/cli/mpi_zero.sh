@@ -123,8 +123,10 @@ echo "  vs the uninterrupted 2-rank ZeRO run (steps 3-4):"
 compare "$DIR/zero/metrics.jsonl" "$DIR/ck-z/metrics.jsonl" 2e-3 3
 "$R1" train "${K[@]}" --batch 4 --out "$DIR/one-a" > /dev/null
 cp -r "$DIR/one-a" "$DIR/one-b"
-mpi 2 train --out "$DIR/one-a" --resume --steps 4 --zero 1 --check-sync > "$DIR/one-a.log" 2>&1 ||
+mpi 2 train --out "$DIR/one-a" --resume --steps 4 --zero 1 --check-sync --json > "$DIR/one-a.log" 2>&1 ||
     { cat "$DIR/one-a.log"; exit 1; }
+grep -q '"optimizer_state_bytes_per_rank":4637280,' "$DIR/one-a.log" ||
+    { cat "$DIR/one-a.log"; echo "FAIL: --json lacks the sharded optimiser bytes"; exit 1; }
 mpi 2 train --out "$DIR/one-b" --resume --steps 4 > "$DIR/one-b.log" 2>&1 ||
     { cat "$DIR/one-b.log"; exit 1; }
 echo "  a 1-rank checkpoint resumed on 2 ranks with --zero 1 vs without:"

@@ -150,6 +150,9 @@ int run_train_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
                             {"interrupted", r.interrupted}, {"threads", r1::num_threads()},
                             {"ranks", ranks}};
         if (r.eval_loss >= 0) j["eval_loss"] = r.eval_loss;
+        j["zero"] = o.zero;
+        j["optimizer_state_bytes_per_rank"] =   // AdamW m + v on the largest rank
+            r1::dist::optimizer_state_bytes(r.n_params, ranks, o.zero == 1);
         std::printf("%s\n", j.dump().c_str());
     } else {
         std::printf("%s: steps %lld -> %lld in %.1f s, loss %.4f -> %.4f",
