@@ -96,7 +96,7 @@ struct GrpoOptions {
                                       // also at the end when > 0)
     int64_t eval_n = 64;              // eval problems
     int64_t ckpt_every = 0;           // 0: only at the end (and on interrupt)
-    int64_t slots = 0;                // generator slots; 0 = P·G
+    int64_t slots = 0;                // generator slots (per rank); 0 = the rank's prompts x G
     bool resume = false;
     bool progress = true;
     bool handle_signals = true;

@@ -191,7 +191,7 @@ r1::cli::Register reg("grpo", "Reinforcement learning with verifiable rewards (G
         ->capture_default_str();
     app.add_option("--eval-n", o.eval_n, "held-out problems per eval")->capture_default_str();
     app.add_option("--ckpt-every", o.ckpt_every, "checkpoint every N steps (0 = at the end)")->capture_default_str();
-    app.add_option("--slots", o.slots, "generator slots (0 = prompts x group)")->capture_default_str();
+    app.add_option("--slots", o.slots, "generator slots per rank (0 = its prompts x group)")->capture_default_str();
     app.add_option("--log-every", o.log_every, "print a log line every N steps (0 = quiet)")->capture_default_str();
     app.add_flag("--resume", o.resume, "continue from OUT/ckpt.r1");
     app.add_flag("--no-progress", c->no_progress, "no progress bar");
