@@ -1,5 +1,5 @@
 // GRPO trainer: reinforcement learning with verifiable rewards on the policy's own weights,
-// in one process — the rollout engine (generate/engine.h) reads the trainer's ParamSet
+// trainer and sampler in one process (per rank) — the rollout engine (generate/engine.h) reads the trainer's ParamSet
 // through InferenceModel::from_params (zero copy), so there is no weight sync and no server.
 //
 // One step (reads top to bottom in grpo.cpp, run_step):
