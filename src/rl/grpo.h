@@ -1,6 +1,7 @@
 // GRPO trainer: reinforcement learning with verifiable rewards on the policy's own weights,
-// trainer and sampler in one process (per rank) — the rollout engine (generate/engine.h) reads the trainer's ParamSet
-// through InferenceModel::from_params (zero copy), so there is no weight sync and no server.
+// trainer and sampler in one process (per rank) — the rollout engine (generate/engine.h)
+// reads the trainer's ParamSet through InferenceModel::from_params (zero copy), so there is
+// no weight sync and no server.
 //
 // One step (reads top to bottom in grpo.cpp, run_step):
 //   1. rollout   P prompts from the task's train split (cursor = problem index), G sampled
