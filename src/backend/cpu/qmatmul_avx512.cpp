@@ -208,6 +208,7 @@ void f_rows_t(float* y, int64_t ldy, const float* x, int64_t M, const void* w, i
 size_t qx_bytes(int64_t K) { return (size_t)((K / kQK + 1) / 2) * sizeof(XPair); }
 
 void q_prepare(void* xp, const float* x, int64_t K, DType wtype) {
+    if (wtype == DType::q8_0) return q_prepare_q8(xp, x, K);
     const int64_t nb = K / kQK, np = (nb + 1) / 2;
     thread_local std::vector<BlockQ8_0> tmp;  // grows to the largest K seen; never shrinks
     if ((int64_t)tmp.size() < nb) tmp.resize(nb);
@@ -237,7 +238,7 @@ void q_prepare(void* xp, const float* x, int64_t K, DType wtype) {
 void q_rows(float* y, int64_t ldy, const void* xp, int64_t M, DType wtype, const void* w,
             int64_t K, int64_t n0, int64_t n1) {
     if (wtype == DType::q8_0)
-        q_rows_t(y, ldy, (const XPair*)xp, M, (const BlockQ8_0*)w, K, n0, n1);
+        q8_rows(y, ldy, xp, qx_bytes(K), M, (const BlockQ8_0*)w, K, n0, n1);
     else
         q_rows_t(y, ldy, (const XPair*)xp, M, (const BlockQ4_0*)w, K, n0, n1);
 }

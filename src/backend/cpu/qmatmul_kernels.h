@@ -28,6 +28,11 @@ R1_QMATMUL_KERNELS
 }
 namespace avx512 {
 R1_QMATMUL_KERNELS
+// Q8_0 weights (qmatmul_q8gemm_avx512.cpp): the register-blocked VNNI GEMM used for every M;
+// q_prepare / q_rows above forward to these for DType::q8_0. Prepared row stride: xb bytes.
+void q_prepare_q8(void* xp, const float* x, int64_t K);
+void q8_rows(float* y, int64_t ldy, const void* xp, size_t xb, int64_t M, const BlockQ8_0* w,
+             int64_t K, int64_t n0, int64_t n1);
 }
 namespace scalar {
 R1_QMATMUL_KERNELS
