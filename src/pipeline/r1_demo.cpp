@@ -39,16 +39,17 @@ constexpr int kDifficulty = 1;
 // Compute budgets of the two modes. The full budget is sized for ≤ 10 minutes on 2 cores;
 // the quick one only checks that every stage runs and connects (its accuracies are noise).
 struct Budget {
-    int64_t pretrain_steps, pretrain_batch;
+    int64_t pretrain_steps, student_pretrain_steps, pretrain_batch;
     int64_t grpo_steps, grpo_prompts, grpo_group, grpo_max_tokens;
     int64_t distill_prompts, distill_k, distill_steps;
     int64_t eval_n;
 };
 
 Budget budget_for(const DemoOptions& o) {
-    Budget b = o.quick ? Budget{150, 4, 3, 4, 4, 160, 8, 4, 20, 16}
-                       : Budget{3000, 8, 16, 16, 8, 160, 256, 8, 300, 200};
+    Budget b = o.quick ? Budget{150, 150, 4, 3, 4, 4, 160, 8, 4, 20, 16}
+                       : Budget{6000, 3000, 8, 16, 16, 8, 160, 512, 8, 300, 200};
     if (o.pretrain_steps > 0) b.pretrain_steps = o.pretrain_steps;
+    if (o.student_pretrain_steps > 0) b.student_pretrain_steps = o.student_pretrain_steps;
     if (o.grpo_steps > 0) b.grpo_steps = o.grpo_steps;
     if (o.eval_n > 0) b.eval_n = o.eval_n;
     if (o.distill_prompts > 0) b.distill_prompts = o.distill_prompts;
@@ -86,7 +87,7 @@ void stop_if_interrupted(bool interrupted, const char* stage) {
 }
 
 // Stage: next-token pretraining of a preset on the demo corpus.
-json pretrain(const std::string& preset, const std::string& dir, const Budget& b,
+json pretrain(const std::string& preset, const std::string& dir, int64_t steps, const Budget& b,
               const DemoOptions& d) {
     TrainOptions o;
     o.model = preset;
@@ -95,7 +96,7 @@ json pretrain(const std::string& preset, const std::string& dir, const Budget& b
     o.data_opt.synthetic = demo_corpus();
     o.data_opt.seed = d.seed;
     o.out_dir = dir;
-    o.steps = b.pretrain_steps;
+    o.steps = steps;
     o.batch = b.pretrain_batch;
     o.seq = 128;
     o.lr = 3e-3f;
@@ -141,11 +142,11 @@ rl::GrpoOptions grpo_options(const std::string& init, const std::string& dir, co
     o.eval_every = 0;
     o.log_every = 0;
     o.progress = d.progress;
-    o.resume = fs::exists(fs::path(dir) / "ckpt.r1");
     return o;
 }
 
-json grpo_stage(const rl::GrpoOptions& o) {
+json grpo_stage(rl::GrpoOptions o) {
+    o.resume = fs::exists(fs::path(o.out_dir) / "ckpt.r1");  // after the stage's cleanup
     const rl::GrpoResult r = rl::grpo_train(o);
     stop_if_interrupted(r.interrupted, "grpo");
     return {{"checkpoint", r.checkpoint}, {"first_reward", r.first_reward},
@@ -270,11 +271,17 @@ json run_r1_demo(const DemoOptions& d) {
     auto banner = [&](const std::string& what) {
         std::fprintf(stderr, "[%2d/%d] %s\n", ++stage_no, n_stages, what.c_str());
     };
+    // dir: the stage's own output folder. Unless the stage is resuming an interrupted run of
+    // itself (same fingerprint), whatever is there came from other options and is removed, so
+    // its checkpoints are not "resumed" into a run they do not belong to.
     auto run = [&](const std::string& name, json fp, const std::string& what,
-                   const std::function<json()>& fn) {
+                   const std::string& dir, const std::function<json()>& fn) {
         banner(what);
         fp["common"] = common;
-        json r = log.run(name, fp, fn);
+        json r = log.run(name, fp, [&] {
+            if (!dir.empty() && !log.resuming()) fs::remove_all(dir);
+            return fn();
+        });
         if (log.last_skipped())
             std::fprintf(stderr, "       done before (%.1f s), skipped\n", r.value("wall_seconds", 0.0));
         return r;
@@ -284,22 +291,22 @@ json run_r1_demo(const DemoOptions& d) {
     const std::string base_dir = out + "/base";
     const json base = run("pretrain_teacher",
                           {{"preset", kTeacherPreset}, {"steps", b.pretrain_steps}, {"batch", b.pretrain_batch}},
-                          std::string("pretrain the MoE base (") + kTeacherPreset + ")",
-                          [&] { return pretrain(kTeacherPreset, base_dir, b, d); });
+                          std::string("pretrain the MoE base (") + kTeacherPreset + ")", base_dir,
+                          [&] { return pretrain(kTeacherPreset, base_dir, b.pretrain_steps, b, d); });
     const std::string base_ckpt = base["checkpoint"];
 
     // 2. R1-Zero: GRPO on the base
     const rl::GrpoOptions g_teacher = grpo_options(base_ckpt, out + "/rl", b, d);
     const json rl_t = run("grpo_teacher", grpo_fingerprint(g_teacher),
-                          "GRPO on the MoE base (R1-Zero)", [&] { return grpo_stage(g_teacher); });
+                          "GRPO on the MoE base (R1-Zero)", g_teacher.out_dir, [&] { return grpo_stage(g_teacher); });
     const std::string rl_ckpt = rl_t["checkpoint"];
 
     // 3. pretrain the dense student
     const std::string sbase_dir = out + "/student_base";
     const json sbase = run("pretrain_student",
-                           {{"preset", kStudentPreset}, {"steps", b.pretrain_steps}, {"batch", b.pretrain_batch}},
-                           std::string("pretrain the dense student (") + kStudentPreset + ")",
-                           [&] { return pretrain(kStudentPreset, sbase_dir, b, d); });
+                           {{"preset", kStudentPreset}, {"steps", b.student_pretrain_steps}, {"batch", b.pretrain_batch}},
+                           std::string("pretrain the dense student (") + kStudentPreset + ")", sbase_dir,
+                           [&] { return pretrain(kStudentPreset, sbase_dir, b.student_pretrain_steps, b, d); });
     const std::string sbase_ckpt = sbase["checkpoint"];
 
     // 4. rejection sampling from the RL teacher + SFT of the student
@@ -321,13 +328,14 @@ json run_r1_demo(const DemoOptions& d) {
     dopt.min_lr = 1e-4f;
     dopt.log_every = 0;
     dopt.progress = d.progress;
-    dopt.resume = fs::exists(dopt.out_dir);
     const json dist = run("distill",
                           {{"teacher", rl_ckpt}, {"n_prompts", dopt.n_prompts}, {"k", dopt.k},
                            {"temperature", dopt.temperature}, {"steps", dopt.steps}, {"lr", dopt.lr},
                            {"seq", dopt.seq}, {"max_per_prompt", dopt.max_per_prompt}},
-                          "rejection-sample the RL teacher, distil into the student", [&] {
-                              const rl::DistillResult r = rl::distill(dopt);
+                          "rejection-sample the RL teacher, distil into the student", dopt.out_dir, [&] {
+                              rl::DistillOptions o = dopt;
+                              o.resume = fs::exists(o.out_dir);  // after the stage's cleanup
+                              const rl::DistillResult r = rl::distill(o);
                               stop_if_interrupted(r.interrupted, "distill");
                               json j = to_json(r.sampling);
                               j["acceptance_rate"] = r.sampling.acceptance_rate();
@@ -340,7 +348,7 @@ json run_r1_demo(const DemoOptions& d) {
     // 5. baseline: GRPO on the pretrained student, the teacher's RL budget
     const rl::GrpoOptions g_student = grpo_options(sbase_ckpt, out + "/rl_student", b, d);
     const json rl_s = run("grpo_student", grpo_fingerprint(g_student),
-                          "GRPO on the dense student (baseline)", [&] { return grpo_stage(g_student); });
+                          "GRPO on the dense student (baseline)", g_student.out_dir, [&] { return grpo_stage(g_student); });
 
     // 6. evaluate everything on the same held-out problems
     const std::pair<std::string, std::string> models[] = {
@@ -350,7 +358,7 @@ json run_r1_demo(const DemoOptions& d) {
     for (const auto& [key, ckpt] : models) {
         const std::string dump = out + "/eval/" + key + ".jsonl";
         json e = run("eval_" + key, {{"checkpoint", ckpt}, {"n", b.eval_n}},
-                     "evaluate " + key + " on " + std::to_string(b.eval_n) + " held-out problems",
+                     "evaluate " + key + " on " + std::to_string(b.eval_n) + " held-out problems", "",
                      [&] { return eval_stage(ckpt, dump, b, d); });
         e["n_params"] = read_checkpoint(ckpt).meta.config.n_params();
         evals[key] = e;
@@ -362,7 +370,7 @@ json run_r1_demo(const DemoOptions& d) {
 
     // 7. export the students for llama.cpp / r1 chat
     const json gguf = run("export", {{"distilled", dist["checkpoint"]}, {"rl_student", rl_s["checkpoint"]}},
-                          "export the students to GGUF (Q8_0)", [&] {
+                          "export the students to GGUF (Q8_0)", "", [&] {
                               return json{{"distilled_student", export_q8(dist["checkpoint"], out + "/gguf/distilled_student-q8_0.gguf")},
                                           {"rl_student", export_q8(rl_s["checkpoint"], out + "/gguf/rl_student-q8_0.gguf")}};
                           });

@@ -31,7 +31,8 @@ struct DemoOptions {
     uint64_t seed = 1;
     bool progress = true;    // progress bars of the stages on stderr
     // Budgets; 0 = the default of the mode (see r1_demo.cpp: full / quick).
-    int64_t pretrain_steps = 0;
+    int64_t pretrain_steps = 0;          // the MoE teacher's
+    int64_t student_pretrain_steps = 0;  // the dense student's
     int64_t grpo_steps = 0;
     int64_t eval_n = 0;
     int64_t distill_prompts = 0;

@@ -46,10 +46,16 @@ nlohmann::json StageLog::run(const std::string& name, const nlohmann::json& fing
         kept.push_back(s);
     }
     stages = std::move(kept);
+    const auto& prev = doc_.contains("in_progress") ? doc_["in_progress"] : nlohmann::json();
+    resuming_ = prev.is_object() && prev.value("name", "") == name && prev.contains("fingerprint") &&
+                prev["fingerprint"] == fingerprint;
+    doc_["in_progress"] = {{"name", name}, {"fingerprint", fingerprint}};
     save();
 
     const auto t0 = std::chrono::steady_clock::now();
     nlohmann::json result = fn();
+    resuming_ = false;
+    doc_.erase("in_progress");
     R1_CHECK(result.is_object(), "pipeline stage '", name, "' must return a JSON object");
     result["wall_seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -5,7 +5,10 @@
 // the stages themselves resume from their own checkpoints.
 //
 // A stage whose fingerprint changed is re-run, and so is every stage after it (later stages
-// consume earlier outputs).
+// consume earlier outputs). A stage in flight is recorded as "in_progress" with its
+// fingerprint: resuming() tells the stage whether its own checkpoints on disk belong to an
+// interrupted run of the SAME stage (resume them) or to different options / a stale run
+// (start over — resuming a 3000-step pretraining as a 6000-step one would be wrong).
 #pragma once
 #include <functional>
 #include <string>
@@ -28,6 +31,9 @@ public:
 
     // True if the last run() call returned a recorded result without executing.
     bool last_skipped() const { return last_skipped_; }
+    // Inside fn: true iff this stage was interrupted earlier with the same fingerprint, so
+    // its checkpoints on disk may be resumed; false: the stage must start from scratch.
+    bool resuming() const { return resuming_; }
     // Sum of the recorded wall times of all completed stages.
     double total_wall_seconds() const;
     const nlohmann::json& record() const { return doc_; }
@@ -37,9 +43,11 @@ private:
     void save() const;
 
     std::string path_;
-    nlohmann::json doc_;  // {"stages": [{"name", "fingerprint", "result"}...]}
+    nlohmann::json doc_;  // {"stages": [{"name", "fingerprint", "result"}...],
+                          //  "in_progress": {"name", "fingerprint"} while a stage runs}
     bool invalidated_ = false;
     bool last_skipped_ = false;
+    bool resuming_ = false;
 };
 
 }  // namespace r1

@@ -56,4 +56,14 @@ a,b=json.load(open('$DIR/out1.json')),json.load(open('$DIR/out2.json'))
 for k in ['base_accuracy','rl_accuracy','distilled_student_accuracy','rl_student_accuracy','wall_seconds']:
     assert a[k]==b[k],(k,a[k],b[k])
 " || fail "re-run changed the summary"
+
+# Changed options: the stages re-run from scratch — their old checkpoints came from other
+# options and must not be resumed (pretraining restarts at step 1 and ends at the new count).
+"$R1" demo --quick --out "$DIR/demo" --pretrain-steps 120 --json --no-progress > "$DIR/out3.json" 2> "$DIR/err3.txt" ||
+    { cat "$DIR/err3.txt"; fail "re-run with other options failed"; }
+python3 - "$DIR/demo/base/metrics.jsonl" <<'PY' || fail "pretraining with new options resumed the old run"
+import json, sys
+steps = [json.loads(l)["step"] for l in open(sys.argv[1]) if '"step"' in l]
+assert steps[0] == 1 and steps[-1] == 120, (steps[0], steps[-1])
+PY
 echo "PASS"

@@ -82,3 +82,32 @@ TEST(Pipeline, DamagedRecordIsAClearError) {
     r1::write_text_atomic(dir + "/pipeline.json", "{not json");
     EXPECT_THROW(r1::StageLog{dir}, r1::Error);
 }
+
+// A stage interrupted in flight resumes its own checkpoints only when it is re-run with the
+// same fingerprint; with other options (or after another stage ran) it starts over.
+TEST(Pipeline, ResumingOnlyAnInterruptedStageWithTheSameFingerprint) {
+    const std::string dir = fresh_dir("resuming");
+    auto interrupt = [&](const char* name, int fp) {
+        r1::StageLog log(dir);
+        EXPECT_THROW(log.run(name, fp, [&]() -> nlohmann::json {
+                         EXPECT_FALSE(log.resuming());
+                         r1::fail("interrupted");
+                     }),
+                     r1::Error);
+    };
+    auto resumes = [&](const char* name, int fp) {
+        r1::StageLog log(dir);
+        bool seen = false;
+        log.run(name, fp, [&] { seen = log.resuming(); return nlohmann::json::object(); });
+        EXPECT_FALSE(log.resuming());  // only inside the stage
+        return seen;
+    };
+    interrupt("a", 1);
+    EXPECT_TRUE(resumes("a", 1));
+    std::filesystem::remove(dir + "/pipeline.json");
+    interrupt("a", 1);
+    EXPECT_FALSE(resumes("a", 2));  // other options: the old checkpoint is not this stage's
+    std::filesystem::remove(dir + "/pipeline.json");
+    interrupt("a", 1);
+    EXPECT_FALSE(resumes("b", 1));  // another stage
+}

@@ -69,7 +69,9 @@ r1::cli::Register reg("demo",
     app.add_flag("--quick", c->o.quick, "smoke-test budgets (about a minute; accuracies are noise)");
     app.add_option("--seed", c->o.seed, "seed of everything (init, data, sampling, problems)")
         ->capture_default_str();
-    app.add_option("--pretrain-steps", c->o.pretrain_steps, "override: pretraining steps per model");
+    app.add_option("--pretrain-steps", c->o.pretrain_steps, "override: pretraining steps of the MoE teacher");
+    app.add_option("--student-pretrain-steps", c->o.student_pretrain_steps,
+                   "override: pretraining steps of the dense student");
     app.add_option("--grpo-steps", c->o.grpo_steps, "override: GRPO steps per model");
     app.add_option("--eval-n", c->o.eval_n, "override: held-out problems per evaluation");
     app.add_option("--distill-prompts", c->o.distill_prompts, "override: prompts to rejection-sample");
