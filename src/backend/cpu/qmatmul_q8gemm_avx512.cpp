@@ -36,8 +36,7 @@ namespace {
 constexpr int kGroup = 16;              // weight rows per vector (one per lane)
 constexpr int kUnitGroups = 2;          // groups per repacked unit (32 weight rows)
 constexpr int kVecsPerBlock = 9;        // 8 vectors of weights + 1 of scales per (block, group)
-constexpr int kMaxRowTile = 6;
-constexpr int64_t kPrefetch = 8;        // blocks ahead (272 bytes of a row)          // activation rows per micro-tile (4·R + 4 registers)
+constexpr int kMaxRowTile = 6;          // activation rows per micro-tile (4·R + 4 registers)
 
 // Prepared activation row (q_prepare_q8): [q: nb·32 int8][d: nb f32][c: nb int32 = −128·Σq].
 struct XRow {
@@ -49,13 +48,17 @@ inline XRow x_row(const uint8_t* base, int64_t nb) {
     return {(const int8_t*)base, (const float*)(base + nb * 32), (const int32_t*)(base + nb * 36)};
 }
 
-// Prefetches the b-th of nb slices of `rows` contiguous weight rows starting at `base`
-// (rows·34 bytes per slice, about 8.5 cache lines per 16 rows). Prefetches never fault, so
-// running past the end of the matrix is harmless.
-inline void prefetch_slice(const BlockQ8_0* base, int rows, int64_t b) {
-    const uintptr_t p = (uintptr_t)base + (uintptr_t)(b * rows) * sizeof(BlockQ8_0);
-    for (uintptr_t off = 0; off < rows * sizeof(BlockQ8_0); off += 64)
-        _mm_prefetch((const char*)(p + off), _MM_HINT_NTA);
+// The rows of a group or unit are read block-interleaved (16 or 32 streams), which the
+// hardware prefetchers follow badly when the weights come from DRAM (decode, small M; the
+// old row-at-a-time kernel did not have this problem): each row is prefetched kPrefetch
+// blocks (544 bytes) ahead, continuing into the rows of the next group / unit (`span` rows
+// on). Prefetches never fault, so addresses past the end of the matrix are harmless; they
+// are formed as integers.
+constexpr int64_t kPrefetch = 16;
+inline void prefetch_rows(const BlockQ8_0* const* row, int rows, int64_t span, int64_t nb, int64_t b) {
+    const int64_t bb = b + kPrefetch < nb ? b + kPrefetch : b + kPrefetch - nb + span * nb;
+    for (int i = 0; i < rows; i++)
+        _mm_prefetch((const char*)((uintptr_t)row[i] + (uintptr_t)bb * sizeof(BlockQ8_0)), _MM_HINT_T0);
 }
 
 // M = 1 (decode): the same outputs as tile<1, 1> (same exact block dots, same FMA chain) but
@@ -75,7 +78,7 @@ void matvec_group(float* y, const XRow& x, const BlockQ8_0* w, int64_t nb, int64
                                             _mm512_set1_epi32((int)row_bytes));
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        if constexpr (!Tail) prefetch_slice(w + (n + kGroup) * nb, kGroup, b);
+        if constexpr (!Tail) prefetch_rows(row, kGroup, kGroup, nb, b);
         auto blk = [&](int i) { return Tail && i >= valid ? &zero_block : row[i] + b; };
         const __m512i xq = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(x.q + b * 32)));
         __m512i p[8];
@@ -120,10 +123,7 @@ void repack_unit(__m512i* dst, const BlockQ8_0* w, int64_t nb, int64_t n, int64_
     const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
     const __m512i hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
     for (int64_t b = 0; b < nb; b++) {
-        // The unit's rows are read block-interleaved (up to 32 streams), which the hardware
-        // prefetchers follow badly when the weights come from DRAM (small M): the next unit
-        // (contiguous rows) is prefetched linearly, an nb-th of it per block.
-        prefetch_slice(w + (n + kUnitGroups * kGroup) * nb, kUnitGroups * kGroup, b);
+        if (rows == kUnitGroups * kGroup) prefetch_rows(row, rows, rows, nb, b);
         for (int g = 0; g < groups; g++) {
             __m512i* out = dst + (b * groups + g) * kVecsPerBlock;
             const BlockQ8_0* const* rg = row + g * kGroup;
