@@ -238,6 +238,67 @@ TEST(QMatmul, BatchInvariantAndThreadDeterministic) {
     r1::set_num_threads(prev_threads);
 }
 
+// The Q8_0 AVX-512 kernel works in tiles (16/32 weight rows per unit, 6 activation rows per
+// micro-tile) with a separate M = 1 matvec; every tail shape must match ref and give every
+// row the bits of its 1-row call (the matvec and the tiles compute the same FMA chain).
+TEST(QMatmul, Q8TileTailsMatchRefAndAreBatchInvariant) {
+    for (int64_t K : {32, 96, 288}) {
+        for (int64_t N : {1, 15, 16, 17, 31, 32, 33, 48, 70}) {
+            const Weights w = make_weights(DType::q8_0, N, K, 77 + K + N);
+            for (int64_t M : {2, 6, 7, 12, 13}) {
+                SCOPED_TRACE(::testing::Message() << "K=" << K << " N=" << N << " M=" << M);
+                const std::vector<float> x = r1::testing::randn(M * K, 3 * K + M + N);
+                std::vector<float> ref(M * N);
+                r1::ref::qlinear_forward(ref.data(), x.data(), w.view, M);
+                const std::vector<double> s =
+                    abs_scale(effective_x(x, DType::q8_0, M, K), w.deq, M, N, K);
+                for_each_isa([&](r1::Isa) {
+                    std::vector<float> y(M * N, NAN), y1(N, NAN);
+                    r1::qlinear_forward(y.data(), x.data(), w.view, M);
+                    for (int64_t i = 0; i < M * N; i++)
+                        ASSERT_LE(std::fabs((double)y[i] - ref[i]), 64 * kEps * s[i] + 1e-30)
+                            << "output " << i << ": " << y[i] << " vs ref " << ref[i];
+                    for (int64_t m = 0; m < M; m++) {
+                        r1::qlinear_forward(y1.data(), x.data() + m * K, w.view, 1);
+                        ASSERT_EQ(0, std::memcmp(y1.data(), y.data() + m * N, sizeof(float) * N))
+                            << "row " << m;
+                    }
+                });
+            }
+        }
+    }
+}
+
+// Extreme int8 operands: weights −128 / 127 (legal in a GGUF Q8_0 block even though our
+// quantiser never writes −128) against activations ±127 with scales 1, so every product is
+// an exact integer; the unsigned/signed vpdpbusd trick must not overflow or lose a sign.
+TEST(QMatmul, Q8ExtremeValuesExact) {
+    const int64_t K = 64, N = 40, M = 7;
+    std::vector<r1::BlockQ8_0> w(N * K / r1::kQK);
+    for (size_t b = 0; b < w.size(); b++) {
+        w[b].d = 0x3C00;  // 1.0
+        for (int j = 0; j < r1::kQK; j++) w[b].qs[j] = (int8_t)(((b + j) % 3 == 0) ? -128 : 127);
+    }
+    std::vector<float> x(M * K);
+    for (int64_t i = 0; i < M * K; i++) x[i] = (i * 7 + i / K) % 5 < 2 ? -127.0f : 127.0f;
+    const WeightView v{DType::q8_0, w.data(), N, K};
+    std::vector<float> expect(M * N);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            int64_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc += (int64_t)w[n * 2 + k / r1::kQK].qs[k % r1::kQK] * (int64_t)x[m * K + k];
+            expect[m * N + n] = (float)acc;
+        }
+    for_each_isa([&](r1::Isa) {
+        for (int64_t rows : {int64_t{1}, M}) {
+            std::vector<float> y(rows * N, NAN);
+            r1::qlinear_forward(y.data(), x.data(), v, rows);
+            for (int64_t i = 0; i < rows * N; i++) ASSERT_EQ(y[i], expect[i]) << "rows " << rows << " output " << i;
+        }
+    });
+}
+
 TEST(QMatmul, EmptyShapes) {
     const Weights w = make_weights(DType::q8_0, 3, 32, 1);
     std::vector<float> x(32, 1.0f), y(3, NAN);
