@@ -208,8 +208,15 @@ void qlinear_forward(float* y, const float* x, const WeightView& w, int64_t M) {
             for (int64_t r = r0; r < r1; r++) kr.q_prepare(xp + r * xb, x + r * K, K, w.type);
         },
         std::max<int64_t>(1, 8192 / K));
-    parallel_for(N, [&](int64_t n0, int64_t n1) { kr.q_rows(y, N, xp, M, w.type, w.data, K, n0, n1); },
-                 grain);
+    // Chunks of whole 16-row groups (the AVX-512 Q8_0 kernel's vector of outputs), so no
+    // thread but the last ends on a partial group; results do not depend on the split.
+    constexpr int64_t kG = 16;
+    parallel_for(
+        (N + kG - 1) / kG,
+        [&](int64_t g0, int64_t g1) {
+            kr.q_rows(y, N, xp, M, w.type, w.data, K, g0 * kG, std::min(N, g1 * kG));
+        },
+        std::max<int64_t>(1, grain / kG));
 }
 
 namespace ref {

@@ -1,23 +1,23 @@
 // AVX-512 (VNNI) kernels for products with stored weights (contract: qmatmul_kernels.h).
 //
-// Quantised weights: two 32-weight blocks (a "pair") per 512-bit register; each 32-bit lane
-// of vpdpbusd (u8 × s8, 4 products) is exact, lanes are scaled by d_w·d_x and summed in f32
-// (two accumulators per row alternate pairs to hide FMA latency). A trailing odd block runs
-// as a pair whose second block is zero weights with scale 0.
-//   Q8_0: ggml's sign trick (mul_sum_i8_pairs): |w| as u8 (|-128| = 128 fits) times x with
-//         w's sign moved onto it. Byte layout = two blocks back to back.
-//   Q4_0: nibbles n ∈ [0, 15] are already u8: Σ(n-8)·x = Σ n·x − 8·Σx, and the −8·Σx of each
-//         block is the initial value of one lane (prepared with the activations). The 32
-//         nibble bytes of a pair unpack with one shift and one AND to the 128-bit lanes
-//         [lo(b), lo(b+1), hi(b), hi(b+1)] (low nibble of byte j = weight j, high = j+16), so
-//         the activations are prepared in that order instead of shuffling weights.
-// Prepared activations per pair: 64 int8, 16 int32 lane initial values (Q4_0), 16 f32
-// scales matching the byte layout. Up to kQRowTile activation rows share each weight load.
+// Q8_0 weights go to the register-blocked GEMM in qmatmul_q8gemm_avx512.cpp (every M);
+// q_prepare / q_rows below forward to it. This file keeps Q4_0 and the float weights.
+//
+// Q4_0: two 32-weight blocks (a "pair") per 512-bit register; each 32-bit lane of vpdpbusd
+// (u8 × s8, 4 products) is exact, lanes are scaled by d_w·d_x and summed in f32 (two
+// accumulators per row alternate pairs to hide FMA latency). A trailing odd block runs as a
+// pair whose second block is zero weights with scale 0. Nibbles n ∈ [0, 15] are already u8:
+// Σ(n-8)·x = Σ n·x − 8·Σx, and the −8·Σx of each block is the initial value of one lane
+// (prepared with the activations). The 32 nibble bytes of a pair unpack with one shift and
+// one AND to the 128-bit lanes [lo(b), lo(b+1), hi(b), hi(b+1)] (low nibble of byte j =
+// weight j, high = j+16), so the activations are prepared in that order instead of
+// shuffling weights.
+// Prepared activations per pair: 64 int8, 16 int32 lane initial values, 16 f32 scales
+// matching the byte layout. Up to kQRowTile activation rows share each weight load.
 //
 // Float weights: 16 lanes converted in registers (vcvtph2ps / bf16 << 16), FMA with x.
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #define R1_SIMD_LEVEL 2
@@ -42,24 +42,11 @@ struct WPair {
     __m512 d;
 };
 
-// d0, d1 spread over the lanes of their blocks: halves (Q8_0) or alternating quarters (Q4_0).
-template <bool Q4>
+// d0, d1 spread over the lanes of their blocks (alternating quarters, the Q4_0 lane order).
 inline __m512 scales(uint16_t d0, uint16_t d1) {
     const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)d0 | (uint32_t)d1 << 16)));
-    const __m512i idx = Q4 ? _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1)
-                           : _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
     return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
-}
-
-template <bool Tail>
-inline WPair load_pair(const BlockQ8_0* w) {
-    const __m256i lo = _mm256_loadu_si256((const __m256i*)w[0].qs);
-    if constexpr (Tail)
-        return {_mm512_inserti64x4(_mm512_setzero_si512(), lo, 0), scales<false>(w[0].d, 0)};
-    else
-        return {_mm512_inserti64x4(_mm512_castsi256_si512(lo),
-                                   _mm256_loadu_si256((const __m256i*)w[1].qs), 1),
-                scales<false>(w[0].d, w[1].d)};
 }
 
 // Q4_0: unsigned nibbles in the lane order [lo(b), lo(b+1), hi(b), hi(b+1)].
@@ -69,34 +56,21 @@ inline WPair load_pair(const BlockQ4_0* w) {
     const __m128i c = Tail ? _mm_setzero_si128() : _mm_loadu_si128((const __m128i*)w[1].qs);
     const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(a), c, 1);
     const __m512i n = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
-    return {_mm512_and_si512(n, _mm512_set1_epi8(0x0f)), scales<true>(w[0].d, Tail ? 0 : w[1].d)};
+    return {_mm512_and_si512(n, _mm512_set1_epi8(0x0f)), scales(w[0].d, Tail ? 0 : w[1].d)};
 }
 
 // y[r*ldy] = Σ over blocks for R activation rows (prepared rows at x0 + r*xstride pairs).
-template <int R, typename WB>
-void q_tile(float* y, int64_t ldy, const XPair* x0, int64_t xstride, const WB* w, int64_t nb) {
+template <int R>
+void q_tile(float* y, int64_t ldy, const XPair* x0, int64_t xstride, const BlockQ4_0* w, int64_t nb) {
     __m512 acc[R][2];
     for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     auto step = [&](const WPair& wp, int64_t p, int slot) {
-        if constexpr (std::is_same_v<WB, BlockQ4_0>) {
-            for (int r = 0; r < R; r++) {
-                const XPair& xp = x0[r * xstride + p];
-                const __m512i dot = _mm512_dpbusd_epi32(_mm512_load_si512((const void*)xp.init),
-                                                        wp.q, _mm512_load_si512((const void*)xp.q));
-                acc[r][slot] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
-                                               _mm512_mul_ps(wp.d, _mm512_load_ps(xp.d)), acc[r][slot]);
-            }
-        } else {
-            const __m512i wabs = _mm512_abs_epi8(wp.q);
-            const __mmask64 neg = _mm512_movepi8_mask(wp.q);
-            for (int r = 0; r < R; r++) {
-                const XPair& xp = x0[r * xstride + p];
-                const __m512i xq = _mm512_load_si512((const void*)xp.q);
-                const __m512i sx = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
-                const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wabs, sx);
-                acc[r][slot] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
-                                               _mm512_mul_ps(wp.d, _mm512_load_ps(xp.d)), acc[r][slot]);
-            }
+        for (int r = 0; r < R; r++) {
+            const XPair& xp = x0[r * xstride + p];
+            const __m512i dot = _mm512_dpbusd_epi32(_mm512_load_si512((const void*)xp.init), wp.q,
+                                                    _mm512_load_si512((const void*)xp.q));
+            acc[r][slot] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wp.d, _mm512_load_ps(xp.d)),
+                                           acc[r][slot]);
         }
     };
     const int64_t np = nb / 2;
@@ -110,13 +84,12 @@ void q_tile(float* y, int64_t ldy, const XPair* x0, int64_t xstride, const WB* w
     for (int r = 0; r < R; r++) y[r * ldy] = vhsum(VF{_mm512_add_ps(acc[r][0], acc[r][1])});
 }
 
-template <typename WB>
-void q_rows_t(float* y, int64_t ldy, const XPair* xp, int64_t M, const WB* w, int64_t K,
-              int64_t n0, int64_t n1) {
+void q4_rows(float* y, int64_t ldy, const XPair* xp, int64_t M, const BlockQ4_0* w, int64_t K,
+             int64_t n0, int64_t n1) {
     const int64_t nb = K / kQK, np = (nb + 1) / 2;
     // Weight rows per n-block: ~192 KB stay in L2 while every row tile passes over them, so
     // weights come from memory once per call whatever M is.
-    const int64_t nblk = std::max<int64_t>(1, (192 << 10) / (nb * (int64_t)sizeof(WB)));
+    const int64_t nblk = std::max<int64_t>(1, (192 << 10) / (nb * (int64_t)sizeof(BlockQ4_0)));
     for (int64_t nb0 = n0; nb0 < n1; nb0 += nblk) {
         const int64_t nb1 = std::min(n1, nb0 + nblk);
         for (int64_t r0 = 0; r0 < M; r0 += kQRowTile) {
@@ -205,10 +178,11 @@ void f_rows_t(float* y, int64_t ldy, const float* x, int64_t M, const void* w, i
 
 }  // namespace
 
+// 96 bytes per block: the Q4_0 pairs; the Q8_0 layout (q_prepare_q8) needs 40 and fits.
 size_t qx_bytes(int64_t K) { return (size_t)((K / kQK + 1) / 2) * sizeof(XPair); }
 
 void q_prepare(void* xp, const float* x, int64_t K, DType wtype) {
-    if (wtype == DType::q8_0) return q_prepare_q8(xp, x, K);
+    if (wtype == DType::q8_0) return q_prepare_q8(xp, x, K);  // else Q4_0
     const int64_t nb = K / kQK, np = (nb + 1) / 2;
     thread_local std::vector<BlockQ8_0> tmp;  // grows to the largest K seen; never shrinks
     if ((int64_t)tmp.size() < nb) tmp.resize(nb);
@@ -220,17 +194,13 @@ void q_prepare(void* xp, const float* x, int64_t K, DType wtype) {
         for (int h = 0; h < 2 && 2 * p + h < nb; h++) {
             const BlockQ8_0& b = tmp[2 * p + h];
             const float d = f16_to_f32(b.d);
-            if (wtype == DType::q4_0) {  // lanes [lo(b), lo(b+1), hi(b), hi(b+1)]
-                std::memcpy(o.q + 16 * h, b.qs, 16);
-                std::memcpy(o.q + 32 + 16 * h, b.qs + 16, 16);
-                int32_t sum = 0;
-                for (int j = 0; j < kQK; j++) sum += b.qs[j];
-                o.init[4 * h] = -8 * sum;
-                for (int i = 0; i < 4; i++) o.d[4 * h + i] = o.d[8 + 4 * h + i] = d;
-            } else {
-                std::memcpy(o.q + 32 * h, b.qs, 32);
-                for (int i = 0; i < 8; i++) o.d[8 * h + i] = d;
-            }
+            // lanes [lo(b), lo(b+1), hi(b), hi(b+1)]
+            std::memcpy(o.q + 16 * h, b.qs, 16);
+            std::memcpy(o.q + 32 + 16 * h, b.qs + 16, 16);
+            int32_t sum = 0;
+            for (int j = 0; j < kQK; j++) sum += b.qs[j];
+            o.init[4 * h] = -8 * sum;
+            for (int i = 0; i < 4; i++) o.d[4 * h + i] = o.d[8 + 4 * h + i] = d;
         }
     }
 }
@@ -240,7 +210,7 @@ void q_rows(float* y, int64_t ldy, const void* xp, int64_t M, DType wtype, const
     if (wtype == DType::q8_0)
         q8_rows(y, ldy, xp, qx_bytes(K), M, (const BlockQ8_0*)w, K, n0, n1);
     else
-        q_rows_t(y, ldy, (const XPair*)xp, M, (const BlockQ4_0*)w, K, n0, n1);
+        q4_rows(y, ldy, (const XPair*)xp, M, (const BlockQ4_0*)w, K, n0, n1);
 }
 
 void f_rows(float* y, int64_t ldy, const float* x, int64_t M, DType wtype, const void* w,

@@ -39,6 +39,7 @@ R1_QMATMUL_KERNELS
 }
 #undef R1_QMATMUL_KERNELS
 
-// Rows of x processed per pass over a weight row (weights are loaded once per tile).
+// Rows of x processed per pass over a weight row (weights are loaded once per tile) by the
+// Q4_0 and float kernels; the AVX-512 Q8_0 GEMM has its own tiles (6 rows × 32 outputs).
 constexpr int64_t kQRowTile = 4;
 }  // namespace r1::cpu
