@@ -166,6 +166,7 @@ TEST(OpsLmHeadKd, BadInputThrows) {
 // autograd, on data written here. Skipped when /usr/bin/python3 has no torch.
 TEST(OpsLmHeadKd, MatchesPyTorch) {
     const char* src = std::getenv("R1_SOURCE_DIR");
+    if (!src) src = R1_SOURCE_DIR_DEFAULT;
     namespace fs = std::filesystem;
     fs::path script = fs::path(src ? src : ".") / "scripts" / "kd_torch_check.py";
     if (!fs::exists(script)) script = fs::path(__FILE__).parent_path().parent_path().parent_path() /
