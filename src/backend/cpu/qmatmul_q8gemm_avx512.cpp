@@ -20,6 +20,8 @@
 // f32 FMA chain over the blocks in order, from the exact integer block dots and the exact
 // (fp16 × fp16) scale products. Nothing in it depends on M, on the tile a row falls into,
 // on [n0, n1) or on the thread count, so results are batch-invariant and deterministic.
+// M = 1 (decode) skips the repack (matvec_group) but computes the same chain.
+// Measured figures and the reasoning behind the prefetches: docs/performance.md.
 #include <algorithm>
 #include <cstring>
 #include <vector>
