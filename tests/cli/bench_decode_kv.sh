@@ -11,8 +11,8 @@ TMP="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 MAKE_GGUF="$HERE/../../scripts/peers/make_gguf.py"  # copy of ../shared/peers/make_gguf.py
 PY=/usr/bin/python3
-if [ ! -f "$MAKE_GGUF" ]; then echo "SKIP: $MAKE_GGUF not found"; exit 0; fi
-if ! "$PY" -c "import numpy" 2>/dev/null; then echo "SKIP: $PY with numpy is not available"; exit 0; fi
+if [ ! -f "$MAKE_GGUF" ]; then echo "SKIP: $MAKE_GGUF not found"; exit 77; fi
+if ! "$PY" -c "import numpy" 2>/dev/null; then echo "SKIP: $PY with numpy is not available"; exit 77; fi
 rm -rf "$TMP"
 mkdir -p "$TMP"
 "$PY" - "$TMP/tokenizer.json" <<'PYEOF'

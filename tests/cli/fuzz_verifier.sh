@@ -2,14 +2,14 @@
 # Bounded fuzzing of the rule-based verifiers (20 s) through scripts/fuzz_verifier.sh:
 # libFuzzer + ASan + UBSan over tests/fuzz/fuzz_verifier.cpp.
 # usage: fuzz_verifier.sh R1_BINARY SCRATCH_DIR   (the scratch dir keeps objects and corpus)
-# Skips (exit 0, with the reason) when clang++ or its libFuzzer runtime is missing.
+# Skips (exit 77 = ctest "Skipped", with the reason) when clang++ or its libFuzzer runtime is missing.
 set -euo pipefail
 WORK="$2"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 CXX="$(command -v clang++ || command -v clang++-14 || true)"
 if [ -z "$CXX" ]; then
   echo "SKIP: clang++ not found (Debian: apt-get install clang-14 libclang-rt-14-dev)"
-  exit 0
+  exit 77
 fi
 mkdir -p "$WORK"
 probe="$WORK/probe"
@@ -17,6 +17,6 @@ if ! echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned 
      | "$CXX" -fsanitize=fuzzer,address,undefined -x c++ - -o "$probe" 2>"$WORK/probe.log"; then
   echo "SKIP: $CXX cannot link -fsanitize=fuzzer (Debian: apt-get install libclang-rt-14-dev):"
   head -3 "$WORK/probe.log"
-  exit 0
+  exit 77
 fi
 exec bash "$ROOT/scripts/fuzz_verifier.sh" 20 "$WORK"

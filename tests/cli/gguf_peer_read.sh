@@ -5,7 +5,7 @@
 # and `--rewrite` (r1's writer) must reproduce each file byte for byte.
 # A truncated copy must be refused with an error naming the file.
 # usage: gguf_peer_read.sh R1_BINARY SCRATCH_DIR
-# Skips (exit 0, with a message) when the peer script or python3+numpy is not there.
+# Skips (exit 77 = ctest "Skipped", with a message) when the peer script or python3+numpy is not there.
 set -euo pipefail
 R1="$1"
 TMP="$2"
@@ -15,11 +15,11 @@ PY=/usr/bin/python3
 
 if [ ! -f "$MAKE_GGUF" ]; then
   echo "SKIP: $MAKE_GGUF not found (shared/ is not beside the repository checkout)"
-  exit 0
+  exit 77
 fi
 if ! "$PY" -c "import numpy" 2>/dev/null; then
   echo "SKIP: $PY with numpy is not available (apt-get install python3-numpy)"
-  exit 0
+  exit 77
 fi
 rm -rf "$TMP"
 mkdir -p "$TMP"

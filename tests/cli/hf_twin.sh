@@ -16,7 +16,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 PY=/usr/bin/python3
 if ! "$PY" -c "import torch, numpy" 2>/dev/null; then
   echo "SKIP: $PY with torch and numpy is not available (apt-get install python3-torch python3-numpy)"
-  exit 0
+  exit 77
 fi
 rm -rf "$TMP"
 mkdir -p "$TMP"

@@ -11,7 +11,7 @@
 # 1301 ids in all, so files stay small and llama.cpp's vocabulary checks pass.
 # usage: llamacpp_agreement.sh R1_BINARY SCRATCH_DIR
 # Random-weight q8_0 files currently agree only up to a near-tie (see the check at the end).
-# Skips (exit 0, with a message) when the peer script or python3+numpy is not there.
+# Skips (exit 77 = ctest "Skipped", with a message) when the peer script or python3+numpy is not there.
 set -euo pipefail
 R1="$1"
 TMP="$2"
@@ -23,11 +23,11 @@ N=32
 
 if [ ! -f "$MAKE_GGUF" ]; then
   echo "SKIP: $MAKE_GGUF not found (shared/ is not beside the repository checkout)"
-  exit 0
+  exit 77
 fi
 if ! "$PY" -c "import numpy" 2>/dev/null; then
   echo "SKIP: $PY with numpy is not available (apt-get install python3-numpy)"
-  exit 0
+  exit 77
 fi
 bash "$ROOT/scripts/install-node-test-deps.sh"
 rm -rf "$TMP"

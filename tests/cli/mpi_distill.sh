@@ -8,19 +8,19 @@
 #     per rank on its rows; KD's CE/KL in the summary agree too);
 #  2. a 2-rank run resumes on 1 rank (sampling skipped, SFT continued) to the 1-rank losses;
 #  3. a global --batch that does not split over the ranks is refused with a clear error.
-# Skips (exit 0 with a message) only when mpirun is absent or r1 was built without MPI.
+# Skips (exit 77 = ctest "Skipped", with a message) only when mpirun is absent or r1 was built without MPI.
 # Usage: mpi_distill.sh PATH/TO/r1 SCRATCH_DIR
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
 if ! command -v mpirun > /dev/null; then
     echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 0
+    exit 77
 fi
 probe="$("$R1" distill --dist mpi --teacher x --student x --out "$DIR/probe" --k 0 2>&1 || true)"
 if grep -q "built without MPI" <<< "$probe"; then
     echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 0
+    exit 77
 fi
 rm -rf "$DIR"
 mkdir -p "$DIR"

@@ -11,19 +11,19 @@
 #     ranks after every step, and rank 0 wrote one metrics line per step with "ranks": 2;
 #  2. a checkpoint written by 2 ranks resumes on 1 rank and continues the 1-rank run;
 #  3. SIGTERM to one rank stops both after the same step with a resumable checkpoint.
-# Skips (exit 0 with a message) only when mpirun is absent or r1 was built without MPI.
+# Skips (exit 77 = ctest "Skipped", with a message) only when mpirun is absent or r1 was built without MPI.
 # Usage: mpi_grpo.sh PATH/TO/r1 SCRATCH_DIR
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
 if ! command -v mpirun > /dev/null; then
     echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 0
+    exit 77
 fi
 probe="$("$R1" grpo --dist mpi --out "$DIR/probe" --steps 0 2>&1 || true)"
 if grep -q "built without MPI" <<< "$probe"; then
     echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 0
+    exit 77
 fi
 rm -rf "$DIR"
 mkdir -p "$DIR"

@@ -10,20 +10,20 @@
 #  5. a rank that stops answering (SIGSTOP) makes the others fail with the collective
 #     timeout error (--dist-timeout) instead of hanging.
 # (r1 grpo / r1 distill under mpirun: tests/cli/mpi_grpo.sh.)
-# Skips (exit 0 with a message) only when mpirun is absent or r1 was built without MPI.
+# Skips (exit 77 = ctest "Skipped", with a message) only when mpirun is absent or r1 was built without MPI.
 # Usage: mpi_train.sh PATH/TO/r1 SCRATCH_DIR
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
 if ! command -v mpirun > /dev/null; then
     echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 0
+    exit 77
 fi
 # --steps 0 fails validation right after the communicator is made (nothing is trained)
 probe="$("$R1" train --dist mpi --out "$DIR/probe" --steps 0 2>&1 || true)"
 if grep -q "built without MPI" <<< "$probe"; then
     echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 0
+    exit 77
 fi
 rm -rf "$DIR"
 mkdir -p "$DIR"

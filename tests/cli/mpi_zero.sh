@@ -13,19 +13,19 @@
 #     the losses the --zero 0 checkpoint resumes with (and, within float tolerance, those of
 #     the uninterrupted 2-rank run); a 1-rank checkpoint resumes on 2 ranks with --zero 1
 #     exactly as with --zero 0.
-# Skips (exit 0 with a message) only when mpirun is absent or r1 was built without MPI.
+# Skips (exit 77 = ctest "Skipped", with a message) only when mpirun is absent or r1 was built without MPI.
 # Usage: mpi_zero.sh PATH/TO/r1 SCRATCH_DIR
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
 if ! command -v mpirun > /dev/null; then
     echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 0
+    exit 77
 fi
 probe="$("$R1" train --dist mpi --out "$DIR/probe" --steps 0 2>&1 || true)"
 if grep -q "built without MPI" <<< "$probe"; then
     echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 0
+    exit 77
 fi
 rm -rf "$DIR"
 mkdir -p "$DIR"
