@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -16,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "dist_cli.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "dist/comm.h"
@@ -27,8 +27,7 @@ struct Cli {
     r1::rl::DistillOptions o;
     std::string kd = "none";
     bool json = false, no_progress = false;
-    std::string dist = "auto";
-    double dist_timeout = -1;
+    r1::cli::DistOptions dist;
 };
 
 // The last training loss recorded in DIR/metrics.jsonl (a resumed run that had nothing left
@@ -115,25 +114,9 @@ int run_distill_on(Cli& c, r1::dist::Comm& comm) {
     return 0;
 }
 
-// The communicator, threads per rank and failure handling of r1 train (tools/r1/train.cpp).
 int run_distill(CLI::App& app, Cli& c) {
-    r1::dist::Comm& comm = r1::dist::world(c.dist);
-    if (c.dist_timeout >= 0) comm.timeout_s = c.dist_timeout;
-    // Several ranks on one node share its cores: unless told otherwise, each takes its part.
-    const bool threads_given = (app.get_parent() && app.get_parent()->count("--threads") > 0) ||
-                               std::getenv("R1_THREADS") != nullptr;
-    if (comm.size() > 1 && !threads_given)
-        r1::set_num_threads(std::max(1, (int)std::thread::hardware_concurrency() /
-                                            std::max(1, r1::dist::local_size())));
-    try {
-        return run_distill_on(c, comm);
-    } catch (const std::exception& e) {
-        if (comm.size() == 1) throw;
-        // One rank failing must end them all (the others would wait in the next collective).
-        comm.abort("error (rank " + std::to_string(comm.rank()) + " of " +
-                   std::to_string(comm.size()) + "): " + e.what(), 1);
-    }
-    return 1;  // not reached: abort() ends the process
+    return r1::cli::run_data_parallel(app, c.dist,
+                                      [&](r1::dist::Comm& comm) { return run_distill_on(c, comm); });
 }
 
 r1::cli::Register reg("distill", "Rejection-sampling distillation (teacher traces -> student SFT, optional logit KD)",
@@ -175,13 +158,8 @@ r1::cli::Register reg("distill", "Rejection-sampling distillation (teacher trace
     app.add_option("--seed", o.seed, "seed: task problems, sampling, student init and data order")->capture_default_str();
     app.add_flag("--resume", o.resume, "continue OUT (skip finished sampling, resume the student)");
     app.add_flag("--no-progress", c->no_progress, "no progress bars");
-    app.add_option("--dist", c->dist, "data parallel: auto (MPI under mpirun) | mpi | local")
-        ->capture_default_str();
-    app.add_option("--dist-timeout", c->dist_timeout,
-                   "seconds a collective may wait for the other ranks before the job "
-                   "aborts (default: R1_DIST_TIMEOUT or 600)");
-    app.add_flag("--check-sync", o.check_sync,
-                 "data parallel: compare student weight hashes across ranks every SFT step");
+    r1::cli::add_dist_options(app, c->dist, o.check_sync,
+                              "data parallel: compare student weight hashes across ranks every SFT step");
     app.add_flag("--json", c->json, "print one JSON summary line (no logs)");
     CLI::App* appp = &app;
     return [c, appp] { return run_distill(*appp, *c); };

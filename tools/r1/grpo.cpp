@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <filesystem>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "dist_cli.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "dist/comm.h"
@@ -26,8 +26,7 @@ struct Cli {
     r1::rl::GrpoOptions o;
     std::string advantage = "grpo", loss_agg = "seq", overlong = "none";
     bool json = false, no_progress = false;
-    std::string dist = "auto";
-    double dist_timeout = -1;
+    r1::cli::DistOptions dist;
 };
 
 int run_grpo_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
@@ -119,25 +118,9 @@ int run_grpo_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
     return 0;
 }
 
-// The communicator, threads per rank and failure handling of r1 train (tools/r1/train.cpp).
 int run_grpo(CLI::App& app, Cli& c) {
-    r1::dist::Comm& comm = r1::dist::world(c.dist);
-    if (c.dist_timeout >= 0) comm.timeout_s = c.dist_timeout;
-    // Several ranks on one node share its cores: unless told otherwise, each takes its part.
-    const bool threads_given = (app.get_parent() && app.get_parent()->count("--threads") > 0) ||
-                               std::getenv("R1_THREADS") != nullptr;
-    if (comm.size() > 1 && !threads_given)
-        r1::set_num_threads(std::max(1, (int)std::thread::hardware_concurrency() /
-                                            std::max(1, r1::dist::local_size())));
-    try {
-        return run_grpo_on(app, c, comm);
-    } catch (const std::exception& e) {
-        if (comm.size() == 1) throw;
-        // One rank failing must end them all (the others would wait in the next collective).
-        comm.abort("error (rank " + std::to_string(comm.rank()) + " of " +
-                   std::to_string(comm.size()) + "): " + e.what(), 1);
-    }
-    return 1;  // not reached: abort() ends the process
+    return r1::cli::run_data_parallel(app, c.dist,
+                                      [&](r1::dist::Comm& comm) { return run_grpo_on(app, c, comm); });
 }
 
 r1::cli::Register reg("grpo", "Reinforcement learning with verifiable rewards (GRPO, Dr. GRPO, DAPO, RLOO)",
@@ -195,13 +178,8 @@ r1::cli::Register reg("grpo", "Reinforcement learning with verifiable rewards (G
     app.add_option("--log-every", o.log_every, "print a log line every N steps (0 = quiet)")->capture_default_str();
     app.add_flag("--resume", o.resume, "continue from OUT/ckpt.r1");
     app.add_flag("--no-progress", c->no_progress, "no progress bar");
-    app.add_option("--dist", c->dist, "data parallel: auto (MPI under mpirun) | mpi | local")
-        ->capture_default_str();
-    app.add_option("--dist-timeout", c->dist_timeout,
-                   "seconds a collective may wait for the other ranks before the job "
-                   "aborts (default: R1_DIST_TIMEOUT or 600)");
-    app.add_flag("--check-sync", o.check_sync,
-                 "data parallel: compare weight hashes across ranks after every step");
+    r1::cli::add_dist_options(app, c->dist, o.check_sync,
+                              "data parallel: compare weight hashes across ranks after every step");
     app.add_flag("--json", c->json, "print one JSON summary line (no logs)");
     CLI::App* appp = &app;
     return [c, appp] { return run_grpo(*appp, *c); };

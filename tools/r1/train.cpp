@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <filesystem>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "dist_cli.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "dist/comm.h"
@@ -27,8 +27,7 @@ struct Cli {
     bool json = false;
     bool no_progress = false;
     bool no_overlap = false;
-    std::string dist = "auto";
-    double dist_timeout = -1;
+    r1::cli::DistOptions dist;
 };
 
 int run_train_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
@@ -173,23 +172,8 @@ int run_train_on(CLI::App& app, Cli& c, r1::dist::Comm& comm) {
 }
 
 int run_train(CLI::App& app, Cli& c) {
-    r1::dist::Comm& comm = r1::dist::world(c.dist);
-    if (c.dist_timeout >= 0) comm.timeout_s = c.dist_timeout;
-    // Several ranks on one node share its cores: unless told otherwise, each takes its part.
-    const bool threads_given = (app.get_parent() && app.get_parent()->count("--threads") > 0) ||
-                               std::getenv("R1_THREADS") != nullptr;
-    if (comm.size() > 1 && !threads_given)
-        r1::set_num_threads(std::max(1, (int)std::thread::hardware_concurrency() /
-                                            std::max(1, r1::dist::local_size())));
-    try {
-        return run_train_on(app, c, comm);
-    } catch (const std::exception& e) {
-        if (comm.size() == 1) throw;
-        // One rank failing must end them all (the others would wait in the next collective).
-        comm.abort("error (rank " + std::to_string(comm.rank()) + " of " +
-                   std::to_string(comm.size()) + "): " + e.what(), 1);
-    }
-    return 1;   // not reached: abort() ends the process
+    return r1::cli::run_data_parallel(app, c.dist,
+                                      [&](r1::dist::Comm& comm) { return run_train_on(app, c, comm); });
 }
 
 r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints with exact resume",
@@ -240,13 +224,8 @@ r1::cli::Register reg("train", "Train (pretrain or SFT) a model; checkpoints wit
                    "the model is the checkpoint's unless --model is given)");
     app.add_flag("--resume", o.resume, "continue from OUT/ckpt.r1");
     app.add_flag("--no-progress", c->no_progress, "no progress bar");
-    app.add_option("--dist", c->dist, "data parallel: auto (MPI under mpirun) | mpi | local")
-        ->capture_default_str();
-    app.add_option("--dist-timeout", c->dist_timeout,
-                   "seconds a collective may wait for the other ranks before the job "
-                   "aborts (default: R1_DIST_TIMEOUT or 600)");
-    app.add_flag("--check-sync", c->o.check_sync,
-                 "data parallel: compare weight hashes across ranks after every step");
+    r1::cli::add_dist_options(app, c->dist, c->o.check_sync,
+                              "data parallel: compare weight hashes across ranks after every step");
     app.add_option("--zero", c->o.zero,
                    "data parallel: 1 = ZeRO-1, shard the AdamW state over the ranks (same "
                    "results and checkpoint format; give it again on --resume)")
