@@ -13,21 +13,7 @@
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
-if ! command -v mpirun > /dev/null; then
-    echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 77
-fi
-probe="$("$R1" distill --dist mpi --teacher x --student x --out "$DIR/probe" --k 0 2>&1 || true)"
-if grep -q "built without MPI" <<< "$probe"; then
-    echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 77
-fi
-rm -rf "$DIR"
-mkdir -p "$DIR"
-export OMP_NUM_THREADS=1 R1_THREADS=1
-MPIRUN=(mpirun -np 2 --oversubscribe --allow-run-as-root --mca btl self,vader
-        --mca btl_vader_single_copy_mechanism none -x OMP_NUM_THREADS -x R1_THREADS)
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib/mpi_prelude.sh"
 
 python3 - "$DIR" << 'PY'
 import json, sys

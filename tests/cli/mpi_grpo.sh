@@ -16,22 +16,7 @@
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
-if ! command -v mpirun > /dev/null; then
-    echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 77
-fi
-probe="$("$R1" grpo --dist mpi --out "$DIR/probe" --steps 0 2>&1 || true)"
-if grep -q "built without MPI" <<< "$probe"; then
-    echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 77
-fi
-rm -rf "$DIR"
-mkdir -p "$DIR"
-export OMP_NUM_THREADS=1 R1_THREADS=1
-# vader = shared memory; single-copy off: containers often forbid the ptrace it needs.
-MPIRUN=(mpirun -np 2 --oversubscribe --allow-run-as-root --mca btl self,vader
-        --mca btl_vader_single_copy_mechanism none -x OMP_NUM_THREADS -x R1_THREADS)
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib/mpi_prelude.sh"
 
 "$R1" train --model tiny-moe --data builtin --steps 120 --batch 8 --seq 96 --lr 3e-3 \
     --eval-batches 0 --log-every 0 --no-progress --out "$DIR/base" > /dev/null
@@ -95,18 +80,6 @@ grep -q '"ranks":1' "$DIR/mixed-resume.json" || fail "resume did not run on 1 ra
 compare "$DIR/grpo-1/metrics.jsonl" "$DIR/mixed/metrics.jsonl"
 
 echo "== SIGTERM to rank 1 only: both ranks stop after the same step, one checkpoint  [${SECONDS}s]"
-rank_pid() {  # pid of rank $2 among the children of mpirun $1
-    local p
-    for _ in $(seq 1 400); do
-        for p in $(pgrep -P "$1" || true); do
-            if tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
-                echo "$p"; return 0
-            fi
-        done
-        sleep 0.05
-    done
-    return 1
-}
 "${MPIRUN[@]}" "$R1" grpo "${COMMON[@]}" --prompts 2 --steps 100000 --out "$DIR/term" > "$DIR/term.log" 2>&1 &
 mp=$!
 for _ in $(seq 1 1200); do

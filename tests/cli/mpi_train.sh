@@ -15,22 +15,7 @@
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
-if ! command -v mpirun > /dev/null; then
-    echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 77
-fi
-# --steps 0 fails validation right after the communicator is made (nothing is trained)
-probe="$("$R1" train --dist mpi --out "$DIR/probe" --steps 0 2>&1 || true)"
-if grep -q "built without MPI" <<< "$probe"; then
-    echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 77
-fi
-rm -rf "$DIR"
-mkdir -p "$DIR"
-export OMP_NUM_THREADS=1 R1_THREADS=1
-# vader = shared memory; single-copy off: containers often forbid the ptrace it needs.
-MPIRUN=(mpirun -np 2 --oversubscribe --allow-run-as-root --mca btl self,vader
-        --mca btl_vader_single_copy_mechanism none -x OMP_NUM_THREADS -x R1_THREADS)
+source "$(dirname "$0")/lib/mpi_prelude.sh"
 
 COMMON=(--data builtin --seq 32 --eval-batches 2 --log-every 0 --no-progress --seed 11
         --lr 3e-3 --warmup 2)
@@ -79,20 +64,6 @@ CONST=(--model tiny-moe --data builtin --seq 32 --eval-batches 0 --log-every 0 -
 grep -q '"start_step":2,' "$DIR/mixed-resume.json" || { cat "$DIR/mixed-resume.json"; echo "FAIL: resume start"; exit 1; }
 compare "$DIR/ref6/metrics.jsonl" "$DIR/mixed/metrics.jsonl" 2e-3
 
-# pid of rank $2 among the children of mpirun $1
-rank_pid() {
-    local p
-    for _ in $(seq 1 400); do
-        for p in $(pgrep -P "$1" || true); do
-            if tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
-                echo "$p"
-                return 0
-            fi
-        done
-        sleep 0.05
-    done
-    return 1
-}
 # waits until FILE has >= N lines (or the pid is gone)
 wait_lines() {
     for _ in $(seq 1 1200); do

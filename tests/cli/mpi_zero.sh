@@ -18,23 +18,11 @@
 set -euo pipefail
 R1="$(realpath "$1")"
 DIR="$2"
-if ! command -v mpirun > /dev/null; then
-    echo "SKIP: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)"
-    exit 77
-fi
-probe="$("$R1" train --dist mpi --out "$DIR/probe" --steps 0 2>&1 || true)"
-if grep -q "built without MPI" <<< "$probe"; then
-    echo "SKIP: r1 was built without MPI (-DR1_MPI=OFF or libopenmpi-dev missing)"
-    exit 77
-fi
-rm -rf "$DIR"
-mkdir -p "$DIR"
-export OMP_NUM_THREADS=1 R1_THREADS=1
+source "$(dirname "$0")/lib/mpi_prelude.sh"
 mpi() {   # mpi NP r1-args...
     local np="$1"
     shift
-    mpirun -np "$np" --oversubscribe --allow-run-as-root --mca btl self,vader \
-        --mca btl_vader_single_copy_mechanism none -x OMP_NUM_THREADS -x R1_THREADS "$R1" "$@"
+    mpirun -np "$np" "${MPI_FLAGS[@]}" "$R1" "$@"
 }
 
 # compare A B TOL [FIRST_STEP]: same steps (from FIRST_STEP on); TOL 0 = bit-identical numbers
