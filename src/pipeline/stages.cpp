@@ -46,9 +46,9 @@ nlohmann::json StageLog::run(const std::string& name, const nlohmann::json& fing
         kept.push_back(s);
     }
     stages = std::move(kept);
-    const auto& prev = doc_.contains("in_progress") ? doc_["in_progress"] : nlohmann::json();
-    resuming_ = prev.is_object() && prev.value("name", "") == name && prev.contains("fingerprint") &&
-                prev["fingerprint"] == fingerprint;
+    const nlohmann::json prev = doc_.value("in_progress", nlohmann::json::object());
+    resuming_ = prev.is_object() && prev.value("name", "") == name &&
+                prev.value("fingerprint", nlohmann::json()) == fingerprint;
     doc_["in_progress"] = {{"name", name}, {"fingerprint", fingerprint}};
     save();
 
