@@ -252,6 +252,16 @@ Reader Reader::open(const std::string& path, const ReadOptions& opt) {
         const int e = errno;
         ::close(fd);
         if (a == MAP_FAILED) fail("[gguf] ", path, ": cannot mmap: ", std::strerror(e));
+#ifdef MADV_HUGEPAGE
+        // Decode streams every weight once per token: with 4 KiB pages that is ~250k TLB
+        // entries per token for a 1 GB model, and the hardware prefetchers stop at each page
+        // boundary. Recent kernels (6.x, ext4/xfs large folios) cache a file read cold in
+        // 2 MiB folios and map them with 2 MiB entries into a large mapping, which made F16
+        // decode ~1.2x faster here (docs/performance.md "Page cache"). A cold read gets such
+        // folios by readahead anyway; this hint asks the fault path for whole 2 MiB folios
+        // directly. Advisory: THP off, tmpfs or older kernels ignore it.
+        madvise(a, (size_t)st.st_size, MADV_HUGEPAGE);
+#endif
         r.map_->addr = a;
         r.map_->len = (size_t)st.st_size;
         r.base_ = static_cast<const uint8_t*>(a);

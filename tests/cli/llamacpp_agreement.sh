@@ -4,9 +4,10 @@
 #  1. random-weight files from ../shared/peers/make_gguf.py: qwen2-tiny and deepseek2-tiny
 #     (MoE + MLA), each in f32 and q8_0, prompt = the benchmark convention
 #     token i = (i*7919 + 13) % 1000 + 100 (16 tokens), via `r1 bench decode --json`.
-#  2. a model trained by `r1 train` (tiny-dense, 60 steps on the built-in corpus), exported
-#     by `r1 export` (f32) and `r1 quantize` (q8_0): one greedy `r1 chat --json` turn in the
-#     R1 chat format, its prompt ids replayed in llama.cpp (compared up to r1's EOS).
+#  2. two models trained by `r1 train` on the built-in corpus (tiny-dense, llama arch; a
+#     DeepSeekMoE + MLA model, deepseek2 arch), exported by `r1 export` (f32) and
+#     `r1 quantize` (q8_0): one greedy `r1 chat --json` turn in the R1 chat format, its prompt
+#     ids replayed in llama.cpp (compared up to r1's EOS). These must agree exactly.
 # The tokenizer.json for (1) is generated here: the 256 byte-level symbols + filler tokens,
 # 1301 ids in all, so files stay small and llama.cpp's vocabulary checks pass.
 # usage: llamacpp_agreement.sh R1_BINARY SCRATCH_DIR
@@ -63,18 +64,32 @@ for shape in qwen2-tiny deepseek2-tiny; do
   done
 done
 
-# A trained model: tiny-dense on the built-in corpus, exported and quantised.
-"$R1" train --model tiny-dense --batch 8 --seq 128 --steps 60 --log-every 0 --no-progress \
-    --eval-batches 0 --out "$TMP/run" > /dev/null
-"$R1" export --ckpt "$TMP/run/ckpt.r1" --out "$TMP/trained-f32.gguf" --type f32 > /dev/null
-"$R1" quantize "$TMP/trained-f32.gguf" "$TMP/trained-q8_0.gguf" q8_0 > /dev/null
-for type in f32 q8_0; do
-  f="$TMP/trained-$type.gguf"
-  # one greedy chat turn (built-in R1 format: no template in the exported file); its JSON
-  # carries the prompt ids llama.cpp is given and the sampled ids (EOS included)
-  printf 'What is 12+30?\n' | "$R1" chat --model "$f" --temp 0 --max-tokens $N --json > "$TMP/trained-$type.r1.json"
-  ids=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['prompt_ids'])" "$TMP/trained-$type.r1.json")
-  jobs="$jobs,{\"model\": \"$f\", \"prompt\": $ids, \"n\": $N, \"r1\": \"$TMP/trained-$type.r1.json\"}"
+# Trained models, exported and quantised: tiny-dense (llama arch, 60 steps) and a DeepSeekMoE
+# with MLA (deepseek2 arch: 8 routed experts top-2 + 1 shared, first layer dense, latent KV
+# cache; 150 steps). Trained weights give peaked logits, so these must agree exactly.
+cat > "$TMP/mla-moe.json" <<'JSON'
+{"arch": "deepseek2", "n_vocab": 320, "n_embd": 128, "n_layer": 4, "n_ctx": 256,
+ "attn": "mla", "n_head": 4, "n_head_kv": 4, "q_lora_rank": 0, "kv_lora_rank": 64,
+ "qk_nope_head_dim": 32, "qk_rope_head_dim": 16, "v_head_dim": 32,
+ "norm": "rmsnorm", "norm_eps": 1e-6, "pos": "rope", "rope_layout": "neox",
+ "mlp": "swiglu", "n_ff": 384, "n_expert": 8, "n_expert_used": 2, "n_expert_shared": 1,
+ "n_ff_exp": 64, "n_layer_dense_lead": 1, "gating": "sigmoid", "expert_weights_norm": true,
+ "expert_weights_scale": 1.0, "expert_sel_bias": true, "bias_update_speed": 0.001}
+JSON
+for spec in "dense:tiny-dense:60" "mla-moe:$TMP/mla-moe.json:150"; do
+  IFS=: read -r tag model steps <<< "$spec"
+  "$R1" train --model "$model" --batch 8 --seq 128 --steps "$steps" --log-every 0 --no-progress \
+      --eval-batches 0 --out "$TMP/run-$tag" > /dev/null
+  "$R1" export --ckpt "$TMP/run-$tag/ckpt.r1" --out "$TMP/trained-$tag-f32.gguf" --type f32 > /dev/null
+  "$R1" quantize "$TMP/trained-$tag-f32.gguf" "$TMP/trained-$tag-q8_0.gguf" q8_0 > /dev/null
+  for type in f32 q8_0; do
+    f="$TMP/trained-$tag-$type.gguf"
+    # one greedy chat turn (built-in R1 format: no template in the exported file); its JSON
+    # carries the prompt ids llama.cpp is given and the sampled ids (EOS included)
+    printf 'What is 12+30?\n' | "$R1" chat --model "$f" --temp 0 --max-tokens $N --json > "$f.r1.json"
+    ids=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['prompt_ids'])" "$f.r1.json")
+    jobs="$jobs,{\"model\": \"$f\", \"prompt\": $ids, \"n\": $N, \"r1\": \"$f.r1.json\"}"
+  done
 done
 echo "$jobs]" > "$TMP/jobs.json"
 
