@@ -6,7 +6,9 @@
 // are appended to each sequence's cache slot, then every (token, head) pair
 // attends to its own slot's positions [0, pos] — a plain two-pass softmax per row (scores
 // kept in a small per-chunk buffer), independent of which other sequences share the step,
-// so a sequence gets the same attention result batched or alone.
+// so a sequence gets the same attention result batched or alone. The cache rows are f32 or
+// f16 (KvType): new rows are converted when stored, the attention (generate/kv_attention.h)
+// converts f16 tiles back to f32 on the fly and computes in f32.
 // MLA with the latent cache (KvLayout::mla_latent, the default): absorbed form, see
 // project_mla_latent; the plain form stays as the reference.
 // MoE: router in f32 → top-k (ops/moe_routing.h) → tokens bucketed by expert → per expert
@@ -21,6 +23,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "generate/kv_attention.h"
 #include "model/blocks.h"
 #include "ops/activation.h"
 #include "ops/norm.h"
@@ -49,18 +52,6 @@ void swiglu_ffn(float* y, const float* x, const WeightView& gate, const WeightVi
         swiglu_forward(act, pre, pre + N * F, N, F, F, F);
     }
     qlinear_forward(y, act, down, N);  // [N, C]
-}
-
-// Dot product with 8 independent partial sums (the compiler vectorises it; a single running
-// sum cannot be reordered without -ffast-math). Fixed order: deterministic.
-inline float dot8(const float* a, const float* b, int64_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
-    float d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) d += a[i] * b[i];
-    return d;
 }
 
 }  // namespace
@@ -196,14 +187,13 @@ const float* BatchForward::project_gqa(KvCache& cache, const std::vector<SeqInpu
         rope_forward(qkv + H * D, qkv + H * D, pos_.data(), N, Hkv, W, D, m_.rope(),
                      cfg.rope_layout);
     }
-    // append the new K/V rows to each slot
+    // append the new K/V rows to each slot (converted to the cache's type)
     for (int64_t s = 0; s < S; s++) {
-        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, Hkv·D]
-        float* vc = cache.v(batch[(size_t)s].slot, il);
+        const int32_t slot = batch[(size_t)s].slot;
         for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++) {
             const int64_t p = pos_[(size_t)n];
-            std::memcpy(kc + p * row, qkv + n * W + H * D, sizeof(float) * (size_t)row);
-            std::memcpy(vc + p * row, qkv + n * W + H * D + row, sizeof(float) * (size_t)row);
+            cache.store_k(slot, il, p, 0, qkv + n * W + H * D, row);        // [Hkv·D]
+            cache.store_v(slot, il, p, 0, qkv + n * W + H * D + row, row);  // [Hkv·D]
         }
     }
     *q_stride = W;
@@ -258,18 +248,15 @@ const float* BatchForward::project_mla(KvCache& cache, const std::vector<SeqInpu
     ensure(kvb_, (size_t)(N * H * (nope + dv)));
     qlinear_forward(kvb_.data(), lat_n_.data(), l.wkv_b, N);  // [N, H·(nope + v)]
 
-    const int64_t krow = H * dqk, vrow = H * dv;
     for (int64_t s = 0; s < S; s++) {
-        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, H·dqk]
-        float* vc = cache.v(batch[(size_t)s].slot, il);  // [n_ctx, H·dv]
+        const int32_t slot = batch[(size_t)s].slot;  // K [n_ctx, H·dqk], V [n_ctx, H·dv]
         for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++) {
             const int64_t p = pos_[(size_t)n];
             for (int64_t hh = 0; hh < H; hh++) {
                 const float* src = kvb_.data() + (n * H + hh) * (nope + dv);
-                float* kd = kc + p * krow + hh * dqk;
-                std::memcpy(kd, src, sizeof(float) * (size_t)nope);
-                std::memcpy(kd + nope, kva + n * kvw + kvl, sizeof(float) * (size_t)rope);
-                std::memcpy(vc + p * vrow + hh * dv, src + nope, sizeof(float) * (size_t)dv);
+                cache.store_k(slot, il, p, hh * dqk, src, nope);
+                cache.store_k(slot, il, p, hh * dqk + nope, kva + n * kvw + kvl, rope);
+                cache.store_v(slot, il, p, hh * dv, src + nope, dv);
             }
         }
     }
@@ -294,11 +281,11 @@ const float* BatchForward::project_mla_latent(KvCache& cache, const std::vector<
     const float* q = qkv_.data();  // [N, H·dqk]
     const float* kva = kva_.data();
     for (int64_t s = 0; s < S; s++) {
-        float* kc = cache.k(batch[(size_t)s].slot, il);  // [n_ctx, kvl + rope]
+        const int32_t slot = batch[(size_t)s].slot;  // [n_ctx, kvl + rope]
         for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++) {
             const int64_t p = pos_[(size_t)n];
-            std::memcpy(kc + p * kvw, lat_n_.data() + n * kvl, sizeof(float) * (size_t)kvl);
-            std::memcpy(kc + p * kvw + kvl, kva + n * kvw + kvl, sizeof(float) * (size_t)rope);
+            cache.store_k(slot, il, p, 0, lat_n_.data() + n * kvl, kvl);
+            cache.store_k(slot, il, p, kvl, kva + n * kvw + kvl, rope);
         }
     }
     ensure(qabs_, (size_t)(N * H * kvw));
@@ -335,48 +322,44 @@ void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch,
                                : project_gqa(cache, batch, il, &qs);
     const int64_t krow = cache.k_row(), vrow = latent ? krow : cache.v_row();
 
-    std::vector<const float*> kp((size_t)S), vp((size_t)S);
+    const int64_t eb = kv_type_bytes(cache.type());
+    std::vector<const char*> kp((size_t)S), vp((size_t)S);
     std::vector<int32_t> seq_of((size_t)N);
     for (int64_t s = 0; s < S; s++) {
-        kp[(size_t)s] = cache.k(batch[(size_t)s].slot, il);
-        vp[(size_t)s] = latent ? kp[(size_t)s] : cache.v(batch[(size_t)s].slot, il);
+        kp[(size_t)s] = static_cast<const char*>(cache.k_data(batch[(size_t)s].slot, il));
+        vp[(size_t)s] = latent ? kp[(size_t)s]
+                               : static_cast<const char*>(cache.v_data(batch[(size_t)s].slot, il));
         for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++)
             seq_of[(size_t)n] = (int32_t)s;
     }
 
-    // att[n, h] = softmax(q·Kᵀ·scale over positions [0, pos_n]) · V   (kv head h / (H/Hkv))
+    // att[n, h] = softmax(q·Kᵀ·scale over positions [0, pos_n]) · V   (kv head h / (H/Hkv)).
+    // Work item = (token, kv head, chunk of its query heads): a K/V tile is converted once
+    // per item (kv_attention.h); heads are chunked only as far as needed to give every thread
+    // work (MLA latent decode has one kv head). A head's result does not depend on the
+    // chunking or on the other sequences of the step.
     const float scale = mla ? mla_softmax_scale(cfg) : 1.0f / std::sqrt((float)dqk);
     const int64_t group = H / Hkv;
+    const int64_t want = 4 * (int64_t)num_threads();
+    const int64_t n_chunk = std::min(group, std::max<int64_t>(1, (want + N * Hkv - 1) / (N * Hkv)));
+    const int64_t per_chunk = (group + n_chunk - 1) / n_chunk;
     ensure(att_, (size_t)(N * H * dv));
     float* att = att_.data();
-    parallel_for(N * H, [&](int64_t b, int64_t e) {
-        std::vector<float> sc;
+    parallel_for(N * Hkv * n_chunk, [&](int64_t b, int64_t e) {
+        KvAttnScratch scratch;
         for (int64_t it = b; it < e; it++) {
-            const int64_t n = it / H, hh = it % H, g = hh / group;
+            const int64_t n = it / (Hkv * n_chunk), g = it / n_chunk % Hkv, c = it % n_chunk;
+            const int64_t h0 = g * group + c * per_chunk;
+            const int64_t nq = std::min(per_chunk, group - c * per_chunk);
+            if (nq <= 0) continue;
             const int64_t s = seq_of[(size_t)n], L = pos_[(size_t)n] + 1;
-            const float* q = qbuf + n * qs + hh * dqk;
-            const float* K = kp[(size_t)s] + g * dqk;
-            const float* Vv = vp[(size_t)s] + g * dv;
-            sc.resize((size_t)L);
-            float mx = -INFINITY;
-            for (int64_t j = 0; j < L; j++) {
-                sc[(size_t)j] = dot8(q, K + j * krow, dqk) * scale;
-                mx = std::max(mx, sc[(size_t)j]);
-            }
-            float sum = 0;
-            for (int64_t j = 0; j < L; j++) {
-                sc[(size_t)j] = std::exp(sc[(size_t)j] - mx);
-                sum += sc[(size_t)j];
-            }
-            float* o = att + n * H * dv + hh * dv;
-            std::fill(o, o + dv, 0.0f);
-            for (int64_t j = 0; j < L; j++) {
-                const float p = sc[(size_t)j];
-                const float* vr = Vv + j * vrow;
-                for (int64_t i = 0; i < dv; i++) o[i] += p * vr[i];
-            }
-            const float inv = 1.0f / sum;
-            for (int64_t i = 0; i < dv; i++) o[i] *= inv;
+            KvHeadRows kv;
+            kv.k = kp[(size_t)s] + g * dqk * eb;
+            kv.v = vp[(size_t)s] + g * dv * eb;
+            kv.type = cache.type();
+            kv.k_stride = krow, kv.v_stride = vrow;
+            kv_attend(kv, dqk, dv, L, scale, qbuf + n * qs + h0 * dqk, dqk, nq,
+                      att + n * H * dv + h0 * dv, dv, scratch);
         }
     });
     if (latent) {  // o_h = W_UV_h · o_lat_h: [N, H, kvl] -> [N, H·v]

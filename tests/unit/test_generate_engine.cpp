@@ -603,16 +603,16 @@ TEST(GenerateEngine, KvCacheCopyPrefix) {
     const int32_t a = cache.acquire(), b = cache.acquire();
     for (int64_t l = 0; l < c.n_layer; l++)
         for (int64_t i = 0; i < 8 * cache.k_row(); i++) {
-            cache.k(a, l)[i] = (float)(l * 1000 + i);
-            cache.v(a, l)[i] = -(float)(l * 1000 + i);
+            cache.k_f32(a, l)[i] = (float)(l * 1000 + i);
+            cache.v_f32(a, l)[i] = -(float)(l * 1000 + i);
         }
     cache.advance(a, 6);
     cache.copy_prefix(a, b, 5);
     EXPECT_EQ(cache.length(b), 5);
     for (int64_t l = 0; l < c.n_layer; l++) {
-        EXPECT_EQ(cache.k(b, l)[5 * cache.k_row() - 1], (float)(l * 1000 + 5 * cache.k_row() - 1));
-        EXPECT_EQ(cache.v(b, l)[3], -(float)(l * 1000 + 3));
-        EXPECT_EQ(cache.k(b, l)[5 * cache.k_row()], 0.0f);  // position 5 not copied
+        EXPECT_EQ(cache.k_f32(b, l)[5 * cache.k_row() - 1], (float)(l * 1000 + 5 * cache.k_row() - 1));
+        EXPECT_EQ(cache.v_f32(b, l)[3], -(float)(l * 1000 + 3));
+        EXPECT_EQ(cache.k_f32(b, l)[5 * cache.k_row()], 0.0f);  // position 5 not copied
     }
     EXPECT_NE(error_of([&] { cache.copy_prefix(a, b, 7); }).find("holds 6"), std::string::npos);
 }
