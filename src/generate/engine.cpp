@@ -13,7 +13,8 @@ namespace r1 {
 Generator::Generator(const InferenceModel& model, const GeneratorOptions& opt)
     : model_(model),
       opt_(opt),
-      cache_(model.config(), opt.n_slots, opt.n_ctx > 0 ? opt.n_ctx : model.config().n_ctx),
+      cache_(model.config(), opt.n_slots, opt.n_ctx > 0 ? opt.n_ctx : model.config().n_ctx,
+             KvLayout::automatic, opt.kv_type),
       fwd_(model) {
     R1_CHECK(opt.max_step_tokens >= 0, "[generate] max_step_tokens must be >= 0");
     R1_CHECK(opt.prefill_chunk >= 0, "[generate] prefill_chunk must be >= 0");

@@ -68,6 +68,8 @@ struct GeneratorOptions {
     int64_t prefill_chunk = 0;       // > 0: feed a prompt at most this many tokens per step
                                      // (long prompts no longer stall the decodes sharing
                                      // their steps); 0 = whole prompt in one step
+    KvType kv_type = KvType::f32;    // KV cache storage (kv_cache.h): f16 halves its memory;
+                                     // f32 (default) is what training/GRPO numbers assume
 };
 
 struct GeneratorStats {
