@@ -89,6 +89,7 @@ struct HttpServer::Impl {
         wo.n_ctx = opt.ctx > 0 ? opt.ctx : std::min<int64_t>(model.config().n_ctx, 4096);
         wo.max_queue = opt.queue;
         wo.prefill_chunk = opt.prefill_chunk;
+        wo.kv_type = opt.kv_type;
         R1_CHECK(opt.body_limit >= 1024, "[serve] --body-limit must be >= 1024 bytes, got ", opt.body_limit);
         R1_CHECK(opt.max_n >= 1, "[serve] --max-n must be >= 1, got ", opt.max_n);
         worker = std::make_unique<EngineWorker>(model, wo, metrics);
@@ -175,6 +176,8 @@ struct HttpServer::Impl {
                       {"meta", {{"n_ctx", worker->n_ctx()},
                                 {"n_vocab", model.config().n_vocab},
                                 {"parallel", worker->n_slots()},
+                                {"kv_type", kv_type_name(worker->kv_type())},
+                                {"kv_cache_bytes", worker->kv_cache_bytes()},
                                 {"format", model.is_gguf() ? "gguf" : "r1-checkpoint"}}}};
             res.set_content(dump_json(json{{"object", "list"}, {"data", json::array({m})}}), "application/json");
         };

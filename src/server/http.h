@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "generate/kv_cache.h"
 #include "generate/model_loader.h"
 
 namespace r1::server {
@@ -34,6 +35,7 @@ struct ServerOptions {
     int64_t max_n = 8;             // largest n accepted
     int64_t body_limit = 1 << 20;  // request body bytes (413 beyond)
     int64_t prefill_chunk = 256;   // prompt tokens per step per sequence
+    KvType kv_type = KvType::f32;  // KV cache storage (--kv-type)
     float temperature = 0.6f;      // defaults when a request leaves them out
     float top_p = 0.95f;
     bool split_reasoning = true;   // false: <think> stays inline in content (reasoning_format none)

@@ -67,7 +67,9 @@ EngineWorker::EngineWorker(const LoadedModel& model, const WorkerOptions& opt, M
     go.n_slots = opt_.n_slots;
     go.n_ctx = n_ctx_;
     go.prefill_chunk = opt_.prefill_chunk;
+    go.kv_type = opt_.kv_type;
     gen_ = std::make_unique<Generator>(model.model(), go);
+    kv_bytes_ = gen_->cache().bytes();
     metrics_.slots_total = opt_.n_slots;
     recent_.assign(64, {0, 0});
     thread_ = std::thread([this] { loop(); });
@@ -205,6 +207,7 @@ void EngineWorker::fail_all(const std::string& message) {
     go.n_slots = opt_.n_slots;
     go.n_ctx = n_ctx_;
     go.prefill_chunk = opt_.prefill_chunk;
+    go.kv_type = opt_.kv_type;
     gen_ = std::make_unique<Generator>(model_.model(), go);  // a clean cache for what comes next
 }
 

@@ -81,6 +81,7 @@ struct WorkerOptions {
     int64_t n_ctx = 0;          // positions per slot (0 = the model's)
     int64_t max_queue = 64;     // sequences allowed to wait for a slot
     int64_t prefill_chunk = 256;// prompt tokens per step per sequence (0 = whole prompt)
+    KvType kv_type = KvType::f32;  // KV cache storage (generate/kv_cache.h)
 };
 
 class EngineWorker {
@@ -106,6 +107,8 @@ public:
 
     int64_t n_ctx() const { return n_ctx_; }
     int64_t n_slots() const { return opt_.n_slots; }
+    KvType kv_type() const { return opt_.kv_type; }
+    int64_t kv_cache_bytes() const { return kv_bytes_; }  // the whole slot pool
 
 private:
     struct Choice {
@@ -134,7 +137,7 @@ private:
     const LoadedModel& model_;
     WorkerOptions opt_;
     Metrics& metrics_;
-    int64_t n_ctx_ = 0;
+    int64_t n_ctx_ = 0, kv_bytes_ = 0;
     std::vector<int32_t> stop_ids_;
 
     // shared with handler threads (mu_)

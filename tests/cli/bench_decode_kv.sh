@@ -3,7 +3,9 @@
 # q8_0, qwen2-tiny q8_0): the MLA latent KV cache (default for deepseek2) and the plain expanded
 # cache (--kv plain) give the same greedy tokens; the JSON reports the kv layout, the weight
 # bytes read per token and the active parameters (checked against the file's shapes); --kv latent
-# on a GQA model and a bad --kv value are clear errors. Skips without the peer script / numpy.
+# on a GQA model and a bad --kv value are clear errors. --kv-type f16 (f16 KV cache): reported
+# in the JSON with half the cache bytes, batch-invariant, same first greedy tokens as f32; a
+# bad --kv-type is an error naming the option. Skips without the peer script / numpy.
 # usage: bench_decode_kv.sh R1_BINARY SCRATCH_DIR
 set -euo pipefail
 R1="$1"
@@ -32,6 +34,8 @@ bench ds2-f32 --kv plain > "$TMP/ds2-f32.plain.json"
 bench ds2-q8 --kv latent --batch 2 > "$TMP/ds2-q8.latent.json"
 bench ds2-q8 --kv plain > "$TMP/ds2-q8.plain.json"
 bench qwen2-q8 > "$TMP/qwen2-q8.json"
+bench ds2-f32 --kv-type f16 --batch 2 > "$TMP/ds2-f32.f16.json"
+bench qwen2-q8 --kv-type f16 > "$TMP/qwen2-q8.f16.json"
 
 "$PY" - "$TMP" <<'PYEOF'
 import json, sys
@@ -60,6 +64,16 @@ need(abs(q["active_params"] - params) < 1, f"active_params {q['active_params']} 
 need(q["weight_bytes_per_token"] > params * 34 / 32 * 0.99, f"weight bytes {q['weight_bytes_per_token']}")
 need(L("qwen2-q8")["kv_layout"] == "plain", "qwen2 layout")
 print("ok: active_params", int(params), "weight_bytes_per_token", int(q["weight_bytes_per_token"]))
+# f16 KV cache: half the bytes (latent row kvl + rope = 80 values x 4 layers), same first tokens
+for m, ref, n in [("ds2-f32.f16", "ds2-f32.latent", 12), ("qwen2-q8.f16", "qwen2-q8", 6)]:
+    a, b = L(m), L(ref)
+    need(a["kv_type"] == "f16" and b["kv_type"] == "f32", f"{m}: kv_type {a.get('kv_type')} {b.get('kv_type')}")
+    need(2 * a["kv_bytes_per_token"] == b["kv_bytes_per_token"] and a["kv_cache_bytes"] == a["kv_bytes_per_token"] * 44,
+         f"{m}: kv bytes {a['kv_bytes_per_token']} vs {b['kv_bytes_per_token']}")
+    need(a["tokens"][:n] == b["tokens"][:n], f"{m}: f16 {a['tokens']} vs f32 {b['tokens']}")
+    print(f"ok {m}: {a['kv_bytes_per_token']} KV bytes/token (f32 {b['kv_bytes_per_token']}), first {n} tokens as f32")
+need(L("ds2-f32.f16")["kv_bytes_per_token"] == 4 * 80 * 2, "ds2 f16 bytes/token")
+need(L("ds2-f32.f16")["batch_last_token_agree"] == 2, "ds2-f32 f16 batch agreement")
 PYEOF
 
 # errors
@@ -69,4 +83,7 @@ grep -q "MLA" "$TMP/err.txt" || { echo "FAIL: unclear error: $(cat "$TMP/err.txt
 if "$R1" bench decode --model "$TMP/ds2-f32.gguf" --kv banana > "$TMP/err2.txt" 2>&1; then
   echo "FAIL: --kv banana accepted"; exit 1; fi
 grep -q -- "--kv" "$TMP/err2.txt" || { echo "FAIL: unclear error: $(cat "$TMP/err2.txt")"; exit 1; }
+if "$R1" bench decode --model "$TMP/qwen2-q8.gguf" --kv-type q4 > "$TMP/err3.txt" 2>&1; then
+  echo "FAIL: --kv-type q4 accepted"; exit 1; fi
+grep -q -- "--kv-type" "$TMP/err3.txt" || { echo "FAIL: unclear error: $(cat "$TMP/err3.txt")"; exit 1; }
 echo "ok: errors"

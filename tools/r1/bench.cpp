@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "kv_option.h"
 #include "core/buffer.h"
 #include "core/cpu.h"
 #include "core/error.h"
@@ -156,6 +157,7 @@ struct BenchDecodeOptions {
     int batch = 1;
     bool warmup = true;
     std::string kv = "auto";
+    std::string kv_type = "f32";
     bool json = false;
 };
 
@@ -207,14 +209,17 @@ int run_bench_decode(const BenchDecodeOptions& o) {
     const r1::KvLayout layout = o.kv == "plain"    ? r1::KvLayout::plain
                                 : o.kv == "latent" ? r1::KvLayout::mla_latent
                                                    : r1::KvLayout::automatic;
+    const r1::KvType kv_type = r1::cli::kv_type_option(o.kv_type);
     std::vector<int32_t> prompt((size_t)P);
     for (int64_t i = 0; i < P; i++) prompt[(size_t)i] = (int32_t)(((i * 7919 + 13) % 1000 + 100) % V);
 
     // single sequence: prefill, then G - 1 decode steps
     std::vector<int32_t> out;
     double t_prefill = 0, t_dec = 0;
+    int64_t kv_bytes_per_token = 0;
     {
-        r1::KvCache cache(cfg, 2, ctx, layout);
+        r1::KvCache cache(cfg, 2, ctx, layout, kv_type);
+        kv_bytes_per_token = cache.bytes_per_token();
         r1::BatchForward fwd(gm->model);
         if (o.warmup) {  // untimed: touches every weight page, starts threads, sizes scratch
             const int32_t ws = cache.acquire();
@@ -254,12 +259,15 @@ int run_bench_decode(const BenchDecodeOptions& o) {
                         {"active_params", wt.active_params},
                         {"isa", r1::cpu_summary()},
                         {"kv_layout", layout_name},
+                        {"kv_type", o.kv_type},
+                        {"kv_bytes_per_token", kv_bytes_per_token},
+                        {"kv_cache_bytes", kv_bytes_per_token * ctx},  // one sequence of P + G
                         {"tokens", out}};
 
     if (B > 1) {
         // B copies of the prompt decoded together; each must reproduce the single-sequence
         // greedy tokens up to float rounding of batched products (reported, not enforced).
-        r1::KvCache cache(cfg, B, ctx, layout);
+        r1::KvCache cache(cfg, B, ctx, layout, kv_type);
         r1::BatchForward fwd(gm->model);
         std::vector<int32_t> slots((size_t)B), last((size_t)B);
         std::vector<r1::SeqInput> batch((size_t)B);
@@ -285,6 +293,7 @@ int run_bench_decode(const BenchDecodeOptions& o) {
         j["batch"] = B;
         j["batch_decode_tok_s"] = G > 1 ? (double)(B * (G - 1)) / t : 0.0;
         j["batch_last_token_agree"] = same;
+        j["batch_kv_cache_bytes"] = cache.bytes();
     }
     if (o.json) {
         std::printf("%s\n", j.dump().c_str());
@@ -328,6 +337,7 @@ r1::cli::Register reg("bench", "Benchmarks (training throughput, GGUF decode spe
     decode->add_option("--kv", d->kv,
                        "KV cache layout: auto (MLA models: latent) | plain | latent (MLA only)")
         ->capture_default_str()->check(CLI::IsMember({"auto", "plain", "latent"}));
+    r1::cli::add_kv_type_option(*decode, d->kv_type);
     decode->add_flag("--json", d->json, "print one JSON line");
     return [o, train, d, decode]() -> int {
         if (train->parsed()) return run_bench_train(*o);

@@ -27,6 +27,7 @@
 
 #include "chat/chat_template.h"
 #include "command.h"
+#include "kv_option.h"
 #include "core/error.h"
 #include "generate/chat_format.h"
 #include "generate/engine.h"
@@ -46,6 +47,7 @@ struct ChatOptions {
     float repeat_penalty = 1.0f;
     uint64_t seed = 0;
     bool no_color = false, hide_reasoning = false, json = false;
+    std::string kv_type = "f32";
 };
 
 constexpr const char* kDim = "\x1b[2m";
@@ -127,6 +129,7 @@ public:
         r1::GeneratorOptions go;
         go.n_slots = 1;
         go.n_ctx = std::min<int64_t>(n_ctx, (int64_t)prompt.size() + o_.max_tokens);
+        go.kv_type = r1::cli::kv_type_option(o_.kv_type);
         r1::Generator gen(lm_.model(), go);
         r1::GenRequest q;
         q.prompt = prompt;
@@ -272,6 +275,7 @@ r1::cli::Register reg("chat", "Interactive chat with a GGUF model or a trained c
     app.add_option("--seed", o->seed, "sampling seed (turn i uses seed + i)")->capture_default_str();
     app.add_flag("--no-color", o->no_color, "no ANSI dimming of the reasoning (also off when stdout is not a TTY)");
     app.add_flag("--hide-reasoning", o->hide_reasoning, "do not print the <think> reasoning, only answers");
+    r1::cli::add_kv_type_option(app, o->kv_type);
     app.add_flag("--json", o->json, "one JSON object per turn: user, reasoning, content, n_prompt, n_tokens, finish_reason, prompt_ids, tokens");
     return [o] { return run_chat(*o); };
 });

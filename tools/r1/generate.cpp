@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "kv_option.h"
 #include "core/error.h"
 #include "generate/engine.h"
 #include "generate/model_loader.h"
@@ -37,6 +38,7 @@ struct GenerateOptions {
     float repeat_penalty = 1.0f;
     uint64_t seed = 0;
     bool json = false, raw = false, think = false;
+    std::string kv_type = "f32";
 };
 
 r1::GenRequest make_request(const GenerateOptions& o, const std::vector<int32_t>& prompt, int i) {
@@ -78,6 +80,7 @@ int run_generate(const GenerateOptions& o) {
     go.n_slots = o.n;
     // cache only what this request can use (prompt + max_tokens), not the model's whole n_ctx
     go.n_ctx = std::min<int64_t>(cfg.n_ctx, (int64_t)prompt.size() + o.max_tokens);
+    go.kv_type = r1::cli::kv_type_option(o.kv_type);
     r1::Generator gen(lm->model(), go);
     for (int i = 0; i < o.n; i++) {
         r1::GenRequest q = make_request(o, prompt, i);
@@ -103,7 +106,9 @@ int run_generate(const GenerateOptions& o) {
                                 {"n_tokens", (int64_t)r.tokens.size()},
                                 {"finish_reason", r.finish_reason},
                                 {"tok_per_s", tps},
-                                {"seed", o.seed + (uint64_t)r.id}};
+                                {"seed", o.seed + (uint64_t)r.id},
+                                {"kv_type", o.kv_type},
+                                {"kv_cache_bytes", gen.cache().bytes()}};
             std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         } else {
             if (o.n > 1) std::printf("--- sample %lld ---\n", (long long)r.id);
@@ -137,6 +142,7 @@ r1::cli::Register reg("generate", "Sample a completion from a trained checkpoint
     app.add_flag("--json", o->json, "one JSON object per completion: text, tokens, prompt_tokens, finish_reason, tok_per_s");
     app.add_flag("--think", o->think, "append \"<think>\\n\" to the prompt (as the built-in corpus does)");
     app.add_flag("--raw", o->raw, "send the prompt text as is (no chat format)");
+    r1::cli::add_kv_type_option(app, o->kv_type);
     return [o] { return run_generate(*o); };
 });
 

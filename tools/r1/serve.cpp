@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "kv_option.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "generate/model_loader.h"
@@ -28,6 +29,7 @@ struct ServeOptions {
     std::string port_file;
     int threads = 0;
     bool json = false, quiet = false, no_split = false;
+    std::string kv_type = "f32";
     r1::server::ServerOptions srv;
 };
 
@@ -45,6 +47,7 @@ int run_serve(ServeOptions o) {
     const std::unique_ptr<r1::LoadedModel> model = r1::load_model_for_inference(o.model);
     o.srv.log_requests = !o.quiet;
     o.srv.split_reasoning = !o.no_split;
+    o.srv.kv_type = r1::cli::kv_type_option(o.kv_type);
     r1::server::HttpServer server(*model, o.srv);
     const int port = server.bind();
     const r1::server::ServerOptions& so = server.options();
@@ -61,7 +64,7 @@ int run_serve(ServeOptions o) {
     if (o.json) {
         nlohmann::json j = {{"host", so.host},  {"port", port},
                             {"model", so.model_id}, {"n_ctx", model->config().n_ctx},
-                            {"parallel", so.parallel}, {"url", "http://" + so.host + ":" + std::to_string(port)}};
+                            {"parallel", so.parallel}, {"kv_type", o.kv_type}, {"url", "http://" + so.host + ":" + std::to_string(port)}};
         std::printf("%s\n", j.dump().c_str());
         std::fflush(stdout);
     }
@@ -124,6 +127,7 @@ r1::cli::Register reg("serve", "OpenAI-compatible HTTP server with reasoning_con
         ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
     app.add_option("--threads", o->threads, "compute threads (0 = R1_THREADS or all cores)")
         ->check(CLI::Range(0, 1024));
+    r1::cli::add_kv_type_option(app, o->kv_type);
     app.add_flag("--json", o->json, "print one JSON line {host, port, model, url, ...} on stdout once listening");
     app.add_flag("--quiet", o->quiet, "no per-request log lines on stderr");
     return [o] { return run_serve(*o); };
