@@ -334,13 +334,13 @@ void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch,
     }
 
     // att[n, h] = softmax(q·Kᵀ·scale over positions [0, pos_n]) · V   (kv head h / (H/Hkv)).
-    // Work item = (token, kv head, chunk of its query heads): a K/V tile is converted once
-    // per item (kv_attention.h); heads are chunked only as far as needed to give every thread
-    // work (MLA latent decode has one kv head). A head's result does not depend on the
-    // chunking or on the other sequences of the step.
+    // Work item = (token, kv head, chunk of its query heads): an f16 K/V tile is converted
+    // once per item (kv_attention.h), so heads are chunked only as far as needed to give
+    // every thread an item (MLA latent decode has one kv head). A head's result does not
+    // depend on the chunking or on the other sequences of the step.
     const float scale = mla ? mla_softmax_scale(cfg) : 1.0f / std::sqrt((float)dqk);
     const int64_t group = H / Hkv;
-    const int64_t want = 4 * (int64_t)num_threads();
+    const int64_t want = (int64_t)num_threads();
     const int64_t n_chunk = std::min(group, std::max<int64_t>(1, (want + N * Hkv - 1) / (N * Hkv)));
     const int64_t per_chunk = (group + n_chunk - 1) / n_chunk;
     ensure(att_, (size_t)(N * H * dv));

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backend/cpu/convert_kernels.h"
+#include "core/cpu.h"
 #include "core/dtype.h"
 
 namespace r1 {
@@ -26,10 +28,23 @@ inline float dot8(const float* a, const float* b, int64_t n) {
     return d;
 }
 
+using ConvertFn = void (*)(float*, const uint16_t*, int64_t);
+
+// The f16 -> f32 row kernel of the active ISA (F16C / AVX-512 vcvtph2ps), chosen once per
+// call instead of per row; all are bit-identical to the scalar f16_to_f32 (exact widening).
+ConvertFn f16_kernel() {
+    switch (active_isa()) {
+        case Isa::avx512: return cpu::avx512::convert_f16_to_f32;
+        case Isa::avx2: return cpu::avx2::convert_f16_to_f32;
+        case Isa::scalar: break;
+    }
+    return ref::convert_f16_to_f32;
+}
+
 // Rows [j0, j1) of width w as f32: the rows themselves for an f32 cache (stride `stride`),
 // else converted into `tile` (stride w). Returns the first row; *rs = its row stride.
 const float* rows_f32(const void* base, KvType type, int64_t stride, int64_t j0, int64_t j1,
-                      int64_t w, std::vector<float>& tile, int64_t* rs) {
+                      int64_t w, std::vector<float>& tile, ConvertFn cvt, int64_t* rs) {
     if (type == KvType::f32) {
         *rs = stride;
         return static_cast<const float*>(base) + j0 * stride;
@@ -37,10 +52,9 @@ const float* rows_f32(const void* base, KvType type, int64_t stride, int64_t j0,
     const uint16_t* src = static_cast<const uint16_t*>(base);
     if ((int64_t)tile.size() < (j1 - j0) * w) tile.resize((size_t)((j1 - j0) * w));
     if (stride == w) {  // contiguous rows (one kv head, e.g. the MLA latent): one call
-        convert_f16_to_f32(tile.data(), src + j0 * stride, (j1 - j0) * w);
+        cvt(tile.data(), src + j0 * stride, (j1 - j0) * w);
     } else {
-        for (int64_t j = j0; j < j1; j++)
-            convert_f16_to_f32(tile.data() + (j - j0) * w, src + j * stride, w);
+        for (int64_t j = j0; j < j1; j++) cvt(tile.data() + (j - j0) * w, src + j * stride, w);
     }
     *rs = w;
     return tile.data();
@@ -52,12 +66,13 @@ void kv_attend(const KvHeadRows& kv, int64_t dqk, int64_t dv, int64_t L, float s
                const float* q, int64_t q_stride, int64_t n_q, float* o, int64_t o_stride,
                KvAttnScratch& scratch) {
     std::vector<float>& sc = scratch.sc;  // [n_q, L] scores, then probabilities
+    const ConvertFn cvt = kv.type == KvType::f16 ? f16_kernel() : nullptr;
     if ((int64_t)sc.size() < n_q * L) sc.resize((size_t)(n_q * L));
     // pass 1: scores, one K tile conversion for all heads
     for (int64_t j0 = 0; j0 < L; j0 += kTile) {
         const int64_t j1 = std::min(L, j0 + kTile);
         int64_t rs = 0;
-        const float* K = rows_f32(kv.k, kv.type, kv.k_stride, j0, j1, dqk, scratch.tile, &rs);
+        const float* K = rows_f32(kv.k, kv.type, kv.k_stride, j0, j1, dqk, scratch.tile, cvt, &rs);
         for (int64_t h = 0; h < n_q; h++) {
             const float* qh = q + h * q_stride;
             float* sh = sc.data() + h * L;
@@ -83,7 +98,7 @@ void kv_attend(const KvHeadRows& kv, int64_t dqk, int64_t dv, int64_t L, float s
     for (int64_t j0 = 0; j0 < L; j0 += kTile) {
         const int64_t j1 = std::min(L, j0 + kTile);
         int64_t rs = 0;
-        const float* Vt = rows_f32(kv.v, kv.type, kv.v_stride, j0, j1, dv, scratch.tile, &rs);
+        const float* Vt = rows_f32(kv.v, kv.type, kv.v_stride, j0, j1, dv, scratch.tile, cvt, &rs);
         for (int64_t h = 0; h < n_q; h++) {
             const float* ph = sc.data() + h * L;
             float* oh = o + h * o_stride;
