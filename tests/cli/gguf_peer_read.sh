@@ -9,20 +9,7 @@
 set -euo pipefail
 R1="$1"
 TMP="$2"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-MAKE_GGUF="$HERE/../../scripts/peers/make_gguf.py"  # copy of ../shared/peers/make_gguf.py
-PY=/usr/bin/python3
-
-if [ ! -f "$MAKE_GGUF" ]; then
-  echo "SKIP: $MAKE_GGUF not found (shared/ is not beside the repository checkout)"
-  exit 77
-fi
-if ! "$PY" -c "import numpy" 2>/dev/null; then
-  echo "SKIP: $PY with numpy is not available (apt-get install python3-numpy)"
-  exit 77
-fi
-rm -rf "$TMP"
-mkdir -p "$TMP"
+. "$(dirname "$0")/lib/peer_gguf_prelude.sh"
 
 # A minimal tokenizer.json: five byte-level BPE tokens, one merge, one added token.
 cat > "$TMP/tokenizer.json" <<'EOF'

@@ -11,27 +11,9 @@
 set -euo pipefail
 R1="$1"
 TMP="$2"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-MAKE_GGUF="$HERE/../../scripts/peers/make_gguf.py"  # copy of ../shared/peers/make_gguf.py
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib/peer_gguf_prelude.sh"
 
-if [ ! -f "$MAKE_GGUF" ]; then
-  echo "SKIP: $MAKE_GGUF not found (shared/ is not beside the repository checkout)"
-  exit 77
-fi
-if ! "$PY" -c "import numpy" 2>/dev/null; then
-  echo "SKIP: $PY with numpy is not available (apt-get install python3-numpy)"
-  exit 77
-fi
-rm -rf "$TMP"
-mkdir -p "$TMP"
-
-"$PY" - "$TMP/tokenizer.json" <<'EOF'
-import json, sys
-vocab = {f"t{i}": i for i in range(1300)}
-json.dump({"model": {"type": "BPE", "vocab": vocab, "merges": ["t 1"]},
-           "added_tokens": [{"content": "<|endoftext|>", "id": 1300}]}, open(sys.argv[1], "w"))
-EOF
+filler_tokenizer "$TMP/tokenizer.json"
 
 run() {
   local name="$1" shape="$2" type="$3"

@@ -18,38 +18,11 @@ R1="$1"
 TMP="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-MAKE_GGUF="$ROOT/scripts/peers/make_gguf.py"  # copy of ../shared/peers/make_gguf.py
-PY=/usr/bin/python3
 N=32
-
-if [ ! -f "$MAKE_GGUF" ]; then
-  echo "SKIP: $MAKE_GGUF not found (shared/ is not beside the repository checkout)"
-  exit 77
-fi
-if ! "$PY" -c "import numpy" 2>/dev/null; then
-  echo "SKIP: $PY with numpy is not available (apt-get install python3-numpy)"
-  exit 77
-fi
+. "$HERE/lib/peer_gguf_prelude.sh"
 bash "$ROOT/scripts/install-node-test-deps.sh"
-rm -rf "$TMP"
-mkdir -p "$TMP"
 export R1_THREADS=1
-
-"$PY" - "$TMP/tokenizer.json" <<'PYEOF'
-import json, sys
-# GPT-2 byte-level alphabet first (every byte is a token), then filler tokens.
-bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-cs = bs[:]
-n = 0
-for b in range(256):
-    if b not in bs:
-        bs.append(b); cs.append(256 + n); n += 1
-vocab = {chr(c): i for i, c in enumerate(cs)}
-for i in range(256, 1300):
-    vocab[f"tok{i}"] = i
-json.dump({"model": {"type": "BPE", "vocab": vocab, "merges": []},
-           "added_tokens": [{"content": "<|endoftext|>", "id": 1300}]}, open(sys.argv[1], "w"))
-PYEOF
+byte_tokenizer "$TMP/tokenizer.json"
 
 jobs="["
 sep=""
