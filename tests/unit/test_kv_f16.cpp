@@ -9,12 +9,16 @@
 //  - BatchForward with an f16 cache vs an f32 cache on small random qwen2-like (GQA 4/2) and
 //    MLA (latent and plain) models: logits within a documented tolerance, greedy argmax equal
 //    wherever the f32 top-1 margin exceeds it; batched decode equals one-at-a-time decode;
-//    the Generator with GeneratorOptions::kv_type = f16.
+//    the Generator with GeneratorOptions::kv_type = f16; the server's engine worker with
+//    WorkerOptions::kv_type = f16 (what `r1 serve --kv-type f16` builds).
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -28,7 +32,10 @@
 #include "generate/kv_cache.h"
 #include "model/config.h"
 #include "model/model.h"
+#include "server/metrics.h"
+#include "server/worker.h"
 #include "testing.h"
+#include "train/checkpoint.h"
 
 namespace {
 
@@ -394,6 +401,76 @@ TEST(KvForwardF16, GeneratorGreedyMatchesAlone) {
     ASSERT_EQ(res.size(), 4u);
     for (int i = 0; i < 4; i++) EXPECT_EQ(res[(size_t)i].tokens, alone[(size_t)i / 2]) << i;
     EXPECT_GT(g.stats().shared_prompt_tokens, 0);
+}
+
+// r1 serve's engine worker with an f16 cache: a greedy job gives the f16 Generator's tokens,
+// and the worker reports the type and half the f32 pool's bytes.
+TEST(KvForwardF16, ServerWorkerUsesTheF16Cache) {
+    namespace fs = std::filesystem;
+    const char* base = std::getenv("R1_TEST_TMP");
+    const fs::path dir = fs::path(base ? base : fs::temp_directory_path().string()) / "kv_f16_worker";
+    fs::create_directories(dir);
+    const std::string path = (dir / "ckpt.r1").string();
+    ModelConfig cfg = ModelConfig::preset("tiny-dense");
+    cfg.n_layer = 2, cfg.n_embd = 64, cfg.n_head = 2, cfg.n_head_kv = 2, cfg.n_ff = 128;
+    cfg.validate();
+    r1::Model m(cfg);
+    m.init_weights(12);
+    r1::CheckpointMeta meta;
+    meta.config = cfg;
+    r1::save_checkpoint(path, meta, m.params(), nullptr);
+    const std::unique_ptr<r1::LoadedModel> model = r1::load_model_for_inference(path);
+    const std::vector<int32_t> prompt = {5, 17, 42, 7, 99};
+
+    r1::GeneratorOptions go;
+    go.n_slots = 1;
+    go.n_ctx = 64;
+    go.kv_type = KvType::f16;
+    r1::Generator gen(model->model(), go);
+    r1::GenRequest q;
+    q.prompt = prompt;
+    q.max_tokens = 12;
+    q.sampler.temperature = 0;
+    q.vocab_limit = model->vocab_limit();
+    q.stop_ids = model->codec().stop_ids();
+    gen.add(q);
+    const r1::GenResult want = gen.run()[0];
+
+    r1::server::Metrics metrics;
+    r1::server::WorkerOptions wo;
+    wo.n_slots = 2;
+    wo.n_ctx = 64;
+    wo.kv_type = KvType::f16;
+    r1::server::EngineWorker worker(*model, wo, metrics);
+    EXPECT_EQ(worker.kv_type(), KvType::f16);
+    EXPECT_EQ(worker.kv_cache_bytes(), r1::KvCache(cfg, 2, 64, KvLayout::automatic, KvType::f32).bytes() / 2);
+    r1::server::JobSpec s;
+    s.prompt = prompt;
+    s.max_tokens = 12;
+    s.sampler.temperature = 0;
+    s.split = false;  // all text in content
+    std::shared_ptr<r1::server::Channel> ch;
+    ASSERT_EQ(worker.submit(s, ch), r1::server::EngineWorker::Admit::ok);
+    int64_t n_tokens = 0;
+    std::string text;
+    for (;;) {
+        const r1::server::Channel::Batch b = ch->wait(std::chrono::milliseconds(100));
+        for (const auto& d : b.deltas) text += d.text.content;
+        if (b.done) {
+            EXPECT_TRUE(b.error.empty()) << b.error;
+            n_tokens = b.usage.completion_tokens;
+            break;
+        }
+    }
+    EXPECT_EQ(n_tokens, (int64_t)want.tokens.size());
+    EXPECT_GE(n_tokens, 4);
+    // the same text (an unfinished last UTF-8 character comes out as U+FFFD, as in test_server)
+    std::string ref = model->codec().decode_completion(want.tokens);
+    const size_t whole = r1::server::utf8_complete_prefix(ref);
+    std::string tail;
+    for (size_t i = whole; i < ref.size(); i++) tail += "\xEF\xBF\xBD";
+    EXPECT_FALSE(text.empty());
+    EXPECT_EQ(text, ref.substr(0, whole) + tail);
 }
 
 }  // namespace
