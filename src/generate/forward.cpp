@@ -324,42 +324,53 @@ void BatchForward::attention(KvCache& cache, const std::vector<SeqInput>& batch,
 
     const int64_t eb = kv_type_bytes(cache.type());
     std::vector<const char*> kp((size_t)S), vp((size_t)S);
-    std::vector<int32_t> seq_of((size_t)N);
     for (int64_t s = 0; s < S; s++) {
         kp[(size_t)s] = static_cast<const char*>(cache.k_data(batch[(size_t)s].slot, il));
         vp[(size_t)s] = latent ? kp[(size_t)s]
                                : static_cast<const char*>(cache.v_data(batch[(size_t)s].slot, il));
-        for (int64_t n = start_[(size_t)s]; n < start_[(size_t)s + 1]; n++)
-            seq_of[(size_t)n] = (int32_t)s;
     }
 
     // att[n, h] = softmax(q·Kᵀ·scale over positions [0, pos_n]) · V   (kv head h / (H/Hkv)).
-    // Work item = (token, kv head, chunk of its query heads): an f16 K/V tile is converted
-    // once per item (kv_attention.h), so heads are chunked only as far as needed to give
-    // every thread an item (MLA latent decode has one kv head). A head's result does not
-    // depend on the chunking or on the other sequences of the step.
+    // Work item = (block of up to kTokBlock consecutive tokens of one sequence, kv head, chunk
+    // of its query heads): an f16 K/V tile is converted once per item (kv_attention.h), so
+    // heads are chunked only as far as needed to give every thread an item (MLA latent decode
+    // has one kv head). Blocks are visited first, last, second, second-to-last, ... so the
+    // static thread chunks get similar causal work. A head's result depends neither on the
+    // blocking nor on the other sequences of the step (bit-identical).
+    constexpr int64_t kTokBlock = 8;
+    struct Blk {
+        int64_t s, t0, nt;
+    };
+    std::vector<Blk> blk;
+    for (int64_t s = 0; s < S; s++)
+        for (int64_t t0 = start_[(size_t)s]; t0 < start_[(size_t)s + 1]; t0 += kTokBlock)
+            blk.push_back({s, t0, std::min(kTokBlock, start_[(size_t)s + 1] - t0)});
+    const int64_t NB = (int64_t)blk.size();
     const float scale = mla ? mla_softmax_scale(cfg) : 1.0f / std::sqrt((float)dqk);
     const int64_t group = H / Hkv;
     const int64_t want = (int64_t)num_threads();
-    const int64_t n_chunk = std::min(group, std::max<int64_t>(1, (want + N * Hkv - 1) / (N * Hkv)));
+    const int64_t n_chunk = std::min(group, std::max<int64_t>(1, (want + NB * Hkv - 1) / (NB * Hkv)));
     const int64_t per_chunk = (group + n_chunk - 1) / n_chunk;
     ensure(att_, (size_t)(N * H * dv));
     float* att = att_.data();
-    parallel_for(N * Hkv * n_chunk, [&](int64_t b, int64_t e) {
+    parallel_for(NB * Hkv * n_chunk, [&](int64_t b, int64_t e) {
         KvAttnScratch scratch;
         for (int64_t it = b; it < e; it++) {
-            const int64_t n = it / (Hkv * n_chunk), g = it / n_chunk % Hkv, c = it % n_chunk;
+            const int64_t i = it / (Hkv * n_chunk), g = it / n_chunk % Hkv, c = it % n_chunk;
+            const Blk& bk = blk[(size_t)(i % 2 == 0 ? i / 2 : NB - 1 - i / 2)];  // zig-zag
             const int64_t h0 = g * group + c * per_chunk;
             const int64_t nq = std::min(per_chunk, group - c * per_chunk);
             if (nq <= 0) continue;
-            const int64_t s = seq_of[(size_t)n], L = pos_[(size_t)n] + 1;
             KvHeadRows kv;
-            kv.k = kp[(size_t)s] + g * dqk * eb;
-            kv.v = vp[(size_t)s] + g * dv * eb;
+            kv.k = kp[(size_t)bk.s] + g * dqk * eb;
+            kv.v = vp[(size_t)bk.s] + g * dv * eb;
             kv.type = cache.type();
             kv.k_stride = krow, kv.v_stride = vrow;
-            kv_attend(kv, dqk, dv, L, scale, qbuf + n * qs + h0 * dqk, dqk, nq,
-                      att + n * H * dv + h0 * dv, dv, scratch);
+            KvQueryBlock qb;
+            qb.q = qbuf + bk.t0 * qs + h0 * dqk, qb.q_head_stride = dqk, qb.q_tok_stride = qs;
+            qb.o = att + bk.t0 * H * dv + h0 * dv, qb.o_head_stride = dv, qb.o_tok_stride = H * dv;
+            qb.n_q = nq, qb.n_tok = bk.nt, qb.L0 = pos_[(size_t)bk.t0] + 1;
+            kv_attend_block(kv, dqk, dv, scale, qb, scratch);
         }
     });
     if (latent) {  // o_h = W_UV_h · o_lat_h: [N, H, kvl] -> [N, H·v]

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -236,6 +237,102 @@ TEST(KvAttendF16, FastMatchesRefAndHeadSplitIsBitIdentical) {
                               one.data() + h * t.dv, t.dv, s2);
             }
             EXPECT_EQ(0, std::memcmp(one.data(), fast.data(), fast.size() * sizeof(float)));
+        }
+    }
+}
+
+// The loop generate/forward.cpp ran before f16 caches existed (one (token, head) at a time,
+// the scores' dot product with 8 partial sums): kv_attend on f32 rows must reproduce it bit
+// for bit, so the default f32 cache changes no number anywhere (training parity, GRPO).
+float old_dot8(const float* a, const float* b, int64_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) d += a[i] * b[i];
+    return d;
+}
+void old_attend_head(const float* q, const float* K, const float* V, int64_t krow, int64_t vrow,
+                     int64_t dqk, int64_t dv, int64_t L, float scale, float* o) {
+    std::vector<float> sc((size_t)L);
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < L; j++) {
+        sc[(size_t)j] = old_dot8(q, K + j * krow, dqk) * scale;
+        mx = std::max(mx, sc[(size_t)j]);
+    }
+    float sum = 0;
+    for (int64_t j = 0; j < L; j++) {
+        sc[(size_t)j] = std::exp(sc[(size_t)j] - mx);
+        sum += sc[(size_t)j];
+    }
+    std::fill(o, o + dv, 0.0f);
+    for (int64_t j = 0; j < L; j++)
+        for (int64_t i = 0; i < dv; i++) o[i] += sc[(size_t)j] * V[j * vrow + i];
+    const float inv = 1.0f / sum;
+    for (int64_t i = 0; i < dv; i++) o[i] *= inv;
+}
+
+// A block of tokens equals each token alone, every ISA copy gives the same bits (f32 and f16
+// rows), and f32 rows give exactly the pre-f16 loop's bits.
+TEST(KvAttendF16, BlocksIsaCopiesAndF32AreBitIdentical) {
+    const int64_t n_tok = 11, n_q = 3, dqk = 40, dv = 24, L0 = 30, stride = 96;
+    const int64_t L = L0 + n_tok - 1;
+    const auto kf = r1::testing::randn((size_t)(L * stride), 8, 1.0f);
+    const auto vf = r1::testing::randn((size_t)(L * stride), 9, 1.0f);
+    const auto q = r1::testing::randn((size_t)(n_tok * n_q * dqk), 10, 1.0f);
+    std::vector<uint16_t> kh(kf.size()), vh(vf.size());
+    r1::convert_f32_to_f16(kh.data(), kf.data(), (int64_t)kf.size());
+    r1::convert_f32_to_f16(vh.data(), vf.data(), (int64_t)vf.size());
+    const float scale = 0.3f;
+    auto run_block = [&](const r1::KvHeadRows& kv) {
+        std::vector<float> o((size_t)(n_tok * n_q * dv));
+        r1::KvQueryBlock b;
+        b.q = q.data(), b.q_head_stride = dqk, b.q_tok_stride = n_q * dqk;
+        b.o = o.data(), b.o_head_stride = dv, b.o_tok_stride = n_q * dv;
+        b.n_q = n_q, b.n_tok = n_tok, b.L0 = L0;
+        r1::KvAttnScratch s;
+        r1::kv_attend_block(kv, dqk, dv, scale, b, s);
+        return o;
+    };
+    for (KvType type : {KvType::f32, KvType::f16}) {
+        SCOPED_TRACE(r1::kv_type_name(type));
+        r1::KvHeadRows kv;
+        kv.type = type;
+        kv.k = type == KvType::f16 ? (const void*)kh.data() : (const void*)kf.data();
+        kv.v = type == KvType::f16 ? (const void*)vh.data() : (const void*)vf.data();
+        kv.k_stride = kv.v_stride = stride;
+        const std::vector<float> block = run_block(kv);
+        // each token alone (decode-style calls)
+        std::vector<float> alone(block.size());
+        for (int64_t t = 0; t < n_tok; t++) {
+            r1::KvAttnScratch s;
+            r1::kv_attend(kv, dqk, dv, L0 + t, scale, q.data() + t * n_q * dqk, dqk, n_q,
+                          alone.data() + t * n_q * dv, dv, s);
+        }
+        EXPECT_EQ(0, std::memcmp(block.data(), alone.data(), block.size() * sizeof(float)));
+        // vs the plain reference
+        std::vector<float> ref(block.size());
+        for (int64_t t = 0; t < n_tok; t++)
+            r1::ref::kv_attend(kv, dqk, dv, L0 + t, scale, q.data() + t * n_q * dqk, dqk, n_q,
+                               ref.data() + t * n_q * dv, dv);
+        EXPECT_TRUE(r1::testing::allclose(block, ref, 2e-5f, 2e-4f));
+        // every ISA level this CPU has: the same bits
+        for (r1::Isa isa : {r1::Isa::scalar, r1::Isa::avx2, r1::Isa::avx512}) {
+            if (isa > r1::best_isa()) continue;
+            r1::force_isa(isa);
+            const std::vector<float> got = run_block(kv);
+            r1::force_isa(r1::Isa::avx512);
+            EXPECT_EQ(0, std::memcmp(got.data(), block.data(), block.size() * sizeof(float)))
+                << "isa " << (int)isa;
+        }
+        if (type == KvType::f32) {  // the pre-f16 loop
+            std::vector<float> old(block.size());
+            for (int64_t t = 0; t < n_tok; t++)
+                for (int64_t h = 0; h < n_q; h++)
+                    old_attend_head(q.data() + (t * n_q + h) * dqk, kf.data(), vf.data(), stride,
+                                    stride, dqk, dv, L0 + t, scale, old.data() + (t * n_q + h) * dv);
+            EXPECT_EQ(0, std::memcmp(old.data(), block.data(), block.size() * sizeof(float)));
         }
     }
 }
