@@ -19,7 +19,10 @@ void kv_attend_block(const KvHeadRows& kv, int64_t dqk, int64_t dv, float scale,
         case Isa::avx2: return cpu::avx2::kv_attend_block(kv, dqk, dv, scale, b, scratch);
         case Isa::scalar: break;
     }
-    kv_attend_block_impl(kv, dqk, dv, scale, b, scratch, ref::convert_f16_to_f32);
+    kv_attend_block_impl(kv, dqk, dv, scale, b, scratch,
+                         [](float* d, const uint16_t* s, int64_t n) {
+                             for (int64_t i = 0; i < n; i++) d[i] = f16_to_f32(s[i]);
+                         });
 }
 
 void kv_attend(const KvHeadRows& kv, int64_t dqk, int64_t dv, int64_t L, float scale,

@@ -1,7 +1,7 @@
 // Attention of a block of query tokens × heads against one kv head of a KV-cache slot (the
 // inner loop of generate/forward.cpp), for f32 or f16 cache rows. Compute is f32 throughout: f16 K/V
-// rows are converted to f32 a tile of positions at a time (F16C / AVX-512 vcvtph2ps, the
-// convert kernels of backend/cpu/convert_kernels.h) inside the loop, never the whole cache
+// rows are converted to f32 a tile of positions at a time (F16C vcvtph2ps, inlined in the
+// AVX2 / AVX-512 copies of the kernel; exact widening) inside the loop, never the whole cache
 // per step, and a tile is converted once for all the query tokens and heads that share it
 // (prefill tokens of a sequence, GQA group, MLA latent heads).
 //

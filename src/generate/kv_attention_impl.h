@@ -35,13 +35,13 @@ inline float kv_dot8(const float* a, const float* b, int64_t n) {
     return d;
 }
 
-using KvConvertFn = void (*)(float*, const uint16_t*, int64_t);
-
 // Rows [j0, j1) of width w as f32: the rows themselves for an f32 cache (stride `stride`),
-// else converted with `cvt` into `tile` (stride w). Returns the first row; *rs = its stride.
+// else converted with `cvt` (an inlinable f16 -> f32 row converter, exact widening) into
+// `tile` (stride w). Returns the first row; *rs = its stride.
+template <typename Cvt>
 inline const float* kv_rows_f32(const void* base, KvType type, int64_t stride, int64_t j0,
-                                int64_t j1, int64_t w, std::vector<float>& tile,
-                                KvConvertFn cvt, int64_t* rs) {
+                                int64_t j1, int64_t w, std::vector<float>& tile, Cvt cvt,
+                                int64_t* rs) {
     if (type == KvType::f32) {
         *rs = stride;
         return static_cast<const float*>(base) + j0 * stride;
@@ -57,8 +57,9 @@ inline const float* kv_rows_f32(const void* base, KvType type, int64_t stride, i
 }
 
 // kv_attend_block's contract (kv_attention.h); cvt converts f16 rows (unused for f32).
+template <typename Cvt>
 inline void kv_attend_block_impl(const KvHeadRows& kv, int64_t dqk, int64_t dv, float scale,
-                                 const KvQueryBlock& b, KvAttnScratch& scratch, KvConvertFn cvt) {
+                                 const KvQueryBlock& b, KvAttnScratch& scratch, Cvt cvt) {
     const int64_t nr = b.n_tok * b.n_q, Lmax = b.L0 + b.n_tok - 1;
     std::vector<float>& sc = scratch.sc;  // [n_tok, n_q, Lmax] scores, then probabilities
     if ((int64_t)sc.size() < nr * Lmax) sc.resize((size_t)(nr * Lmax));
