@@ -298,8 +298,8 @@ int run_bench_decode(const BenchDecodeOptions& o) {
     if (o.json) {
         std::printf("%s\n", j.dump().c_str());
     } else {
-        std::printf("bench decode %s (%s, %d threads): prefill %.1f tok/s, decode %.1f tok/s",
-                    o.model.c_str(), r1::arch_name(cfg.arch), r1::num_threads(),
+        std::printf("bench decode %s (%s, %d threads, %s KV cache): prefill %.1f tok/s, decode %.1f tok/s",
+                    o.model.c_str(), r1::arch_name(cfg.arch), r1::num_threads(), o.kv_type.c_str(),
                     j["prefill_tok_s"].get<double>(), j["decode_tok_s"].get<double>());
         if (B > 1) std::printf(", batch %lld decode %.1f tok/s", (long long)B,
                                j["batch_decode_tok_s"].get<double>());
