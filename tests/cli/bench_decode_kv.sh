@@ -10,19 +10,8 @@
 set -euo pipefail
 R1="$1"
 TMP="$2"
-HERE="$(cd "$(dirname "$0")" && pwd)"
-MAKE_GGUF="$HERE/../../scripts/peers/make_gguf.py"  # copy of ../shared/peers/make_gguf.py
-PY=/usr/bin/python3
-if [ ! -f "$MAKE_GGUF" ]; then echo "SKIP: $MAKE_GGUF not found"; exit 77; fi
-if ! "$PY" -c "import numpy" 2>/dev/null; then echo "SKIP: $PY with numpy is not available"; exit 77; fi
-rm -rf "$TMP"
-mkdir -p "$TMP"
-"$PY" - "$TMP/tokenizer.json" <<'PYEOF'
-import json, sys
-vocab = {f"t{i}": i for i in range(1300)}
-json.dump({"model": {"type": "BPE", "vocab": vocab, "merges": ["t 1"]},
-           "added_tokens": [{"content": "<|endoftext|>", "id": 1300}]}, open(sys.argv[1], "w"))
-PYEOF
+. "$(dirname "$0")/lib/peer_gguf_prelude.sh"
+filler_tokenizer "$TMP/tokenizer.json"
 for spec in "ds2-f32 deepseek2-tiny f32" "ds2-q8 deepseek2-tiny q8_0" "qwen2-q8 qwen2-tiny q8_0"; do
   set -- $spec
   "$PY" "$MAKE_GGUF" "$TMP/$1.gguf" --shape "$2" --type "$3" --tokenizer "$TMP/tokenizer.json" \
