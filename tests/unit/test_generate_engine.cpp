@@ -357,14 +357,7 @@ TEST(GenerateEngine, SamplingIsDeterministicInSeed) {
     EXPECT_TRUE(differs) << "a different seed gave the same 48 tokens";
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const r1::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using r1::testing::error_of;
 
 TEST(GenerateEngine, ErrorsNameTheProblem) {
     const ModelConfig c = llama_cfg();

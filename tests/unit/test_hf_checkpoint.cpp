@@ -39,14 +39,7 @@ std::string tmp_dir(const std::string& name) {
     return p.string();
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const r1::Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using r1::testing::error_of;
 
 json v3_config() {
     return json::parse(R"({

@@ -19,19 +19,13 @@
 #include "model/config.h"
 #include "model/model.h"
 #include "model/params.h"
+#include "testing.h"
 
 namespace {
 
 using r1::ModelConfig;
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const r1::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using r1::testing::error_of;
 
 ModelConfig mla_config() {
     ModelConfig c;

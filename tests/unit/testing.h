@@ -1,4 +1,5 @@
-// Shared test helpers: random tensors, closeness checks, finite-difference gradients.
+// Shared test helpers: random tensors, closeness checks, finite-difference gradients, the
+// message of an expected error.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "core/cpu.h"
+#include "core/error.h"
 #include "core/rng.h"
 
 namespace r1::testing {
@@ -75,6 +77,17 @@ inline void for_each_isa(const std::function<void(r1::Isa)>& body) {
         body(isa);
     }
     r1::force_isa(r1::Isa::avx512);
+}
+
+// The message of the r1::Error that f throws ("" when it throws none), for checks that an
+// error names the file, field or option at fault.
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const r1::Error& e) {
+        return e.what();
+    }
+    return "";
 }
 
 }  // namespace r1::testing
