@@ -10,6 +10,9 @@
 #include <cmath>
 #include <cstdint>
 #include <vector>
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
 
 #include "core/dtype.h"
 #include "generate/kv_attention.h"
@@ -55,6 +58,17 @@ inline const float* kv_rows_f32(const void* base, KvType type, int64_t stride, i
     *rs = w;
     return tile.data();
 }
+
+#if defined(__F16C__)
+// f16 -> f32 rows with F16C (vcvtph2ps: exact, the same values as the scalar f16_to_f32), for
+// the copies compiled with the AVX2 / AVX-512 flags; inlined into the tile conversion.
+inline void kv_f16c_rows(float* dst, const uint16_t* src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(src + i))));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+#endif
 
 // kv_attend_block's contract (kv_attention.h); cvt converts f16 rows (unused for f32).
 template <typename Cvt>
