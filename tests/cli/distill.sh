@@ -14,25 +14,9 @@ mkdir -p "$DIR"
 export R1_THREADS=2
 fail() { echo "FAIL: $*"; exit 1; }
 
-# The task (prompt + answer) and the teacher's SFT data (chat prompt + a worked completion).
-python3 - "$DIR" <<'PY' || fail "fixture script failed"
-import json, sys
-d = sys.argv[1]
-probs = [("7+5", 12), ("9-4", 5)]
-with open(d + "/task.jsonl", "w") as f:
-    for q, a in probs:
-        f.write(json.dumps({"prompt": q, "answer": a}) + "\n")
-bos, user, asst = "<\uff5cbegin\u2581of\u2581sentence\uff5c>", "<\uff5cUser\uff5c>", "<\uff5cAssistant\uff5c>"
-with open(d + "/teach.jsonl", "w") as f:
-    for rep in range(20):
-        for q, a in probs:
-            f.write(json.dumps({"prompt": bos + user + q + asst + "<think>\n",
-                                "completion": f"{q}={a}\n</think>\n<answer>{a}</answer>"}) + "\n")
-PY
-
-"$R1" train --model tiny-moe --data "$DIR/teach.jsonl" --steps 60 --batch 8 --seq 64 --lr 1e-2 \
-    --warmup 5 --eval-batches 0 --log-every 0 --no-progress --out "$DIR/teacher" > /dev/null ||
-    fail "teacher training failed"
+# The task (prompt + answer), the teacher's SFT data and the trained teacher.
+source "$(dirname "$0")/lib/distill_teacher.sh"
+distill_teacher "$DIR" "7+5=12" "9-4=5" || fail "teacher fixture failed"
 "$R1" train --model tiny-dense --steps 2 --batch 2 --seq 32 --eval-batches 0 --log-every 0 \
     --no-progress --out "$DIR/student0" > /dev/null || fail "student init training failed"
 T="$DIR/teacher/ckpt.r1"

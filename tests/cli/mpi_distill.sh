@@ -15,22 +15,8 @@ R1="$(realpath "$1")"
 DIR="$2"
 source "$(dirname "$0")/lib/mpi_prelude.sh"
 
-python3 - "$DIR" << 'PY'
-import json, sys
-d = sys.argv[1]
-probs = [("7+5", 12), ("9-4", 5), ("3+3", 6), ("8-1", 7)]
-with open(d + "/task.jsonl", "w") as f:
-    for q, a in probs:
-        f.write(json.dumps({"prompt": q, "answer": a}) + "\n")
-bos, user, asst = "<\uff5cbegin\u2581of\u2581sentence\uff5c>", "<\uff5cUser\uff5c>", "<\uff5cAssistant\uff5c>"
-with open(d + "/teach.jsonl", "w") as f:
-    for rep in range(20):
-        for q, a in probs:
-            f.write(json.dumps({"prompt": bos + user + q + asst + "<think>\n",
-                                "completion": f"{q}={a}\n</think>\n<answer>{a}</answer>"}) + "\n")
-PY
-"$R1" train --model tiny-moe --data "$DIR/teach.jsonl" --steps 60 --batch 8 --seq 64 --lr 1e-2 \
-    --warmup 5 --eval-batches 0 --log-every 0 --no-progress --out "$DIR/teacher" > /dev/null
+source "$(dirname "$0")/lib/distill_teacher.sh"
+distill_teacher "$DIR" "7+5=12" "9-4=5" "3+3=6" "8-1=7"
 ARGS=(--teacher "$DIR/teacher/ckpt.r1" --student tiny-dense --task "jsonl:$DIR/task.jsonl"
       --prompts 4 --k 6 --temperature 1.0 --max-tokens 40 --slots 8 --seq 64 --no-progress
       --json)
